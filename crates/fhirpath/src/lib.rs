@@ -1,0 +1,1 @@
+//! fhirpath: the FHIRPath engine (parser + evaluator over FHIR JSON).
