@@ -1,1 +1,22 @@
-//! fhir-search
+//! fhir-search: FHIR search independent of any database.
+//!
+//! Owns: the search IR (`SearchQuery`, `Filter`), parsing of search parameters from a URL into it,
+//! the per-resource-type registry of searchable parameters (from every R4 SearchParameter), and
+//! extraction of index values (`IndexEntries`) from a resource.
+//! Must not know: SQL, HTTP, which backend runs. Backends translate the IR into their dialect.
+//! Invariants: a parameter is listed as supported only if it is both extracted on write and
+//! understood on search; everything else is rejected (strict) or reported as ignored (lenient).
+
+mod date;
+mod extract;
+mod index;
+mod ir;
+mod parse;
+mod registry;
+
+pub use date::{DateRange, parse_date_range};
+pub use extract::extract;
+pub use index::{IndexEntries, TokenEntry};
+pub use ir::{DateCondition, Filter, Prefix, SearchQuery, Sort, SortKey, TokenMatch, TotalMode};
+pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search};
+pub use registry::{IndexedParam, SearchRegistry};

@@ -1,0 +1,71 @@
+//! Validates every official R4 example: valid ones must produce no error, and the examples that
+//! fail must be exactly those listed in `tests/known-invalid-examples.txt`.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::Path;
+
+use fhir_validate::Validator;
+use serde_json::Value;
+
+fn examples() -> Vec<(String, Value)> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let path = Path::new(dir).join("../../../shared/fhir/r4/hl7.fhir.r4.examples-4.0.1.tgz");
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let model = fhir_model::r4();
+    let mut out = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let Some(file_name) = name.strip_prefix("package/") else { continue };
+        if file_name.contains('/') || !file_name.ends_with(".json") {
+            continue;
+        }
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+        let concrete = value.get("resourceType").and_then(Value::as_str).is_some_and(|t| model.is_resource_type(t));
+        if concrete {
+            out.push((file_name.to_owned(), value));
+        }
+    }
+    out
+}
+
+fn known_invalid() -> BTreeSet<String> {
+    include_str!("../known-invalid-examples.txt")
+        .lines()
+        .filter_map(|line| line.split('#').next())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn official_examples_are_valid() {
+    let validator = Validator::new(fhir_model::r4());
+    let examples = examples();
+    let known = known_invalid();
+    let mut failing = BTreeSet::new();
+    let mut unexpected = Vec::new();
+    for (name, resource) in &examples {
+        let issues = validator.validate(resource);
+        if let Some(first) = issues.iter().find(|i| i.is_error()) {
+            let errors = issues.iter().filter(|i| i.is_error()).count();
+            println!("{name}: {first} ({errors} errors)");
+            if !known.contains(name) {
+                unexpected.push(name.clone());
+            }
+            failing.insert(name.clone());
+        }
+    }
+    let passed = examples.len() - failing.len();
+    println!("{passed}/{} examples valid, {} invalid", examples.len(), failing.len());
+    let fixed: Vec<&String> = known.difference(&failing).collect();
+    assert!(examples.len() > 2000, "expected the whole examples package, found {}", examples.len());
+    assert!(passed * 100 >= examples.len() * 99, "fewer than 99% of the examples are valid");
+    assert!(unexpected.is_empty(), "examples fail that are not known to be invalid: {unexpected:?}");
+    assert!(fixed.is_empty(), "examples listed as invalid now pass; remove them from the list: {fixed:?}");
+}

@@ -1,0 +1,177 @@
+//! Navigation through FHIR JSON, typed by the R4 definitions: members (with choice types and
+//! primitive extensions), children and descendants.
+
+use fhir_model::{Location, Model};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, fail};
+use crate::value::{Item, Node};
+
+/// The FHIR type of a child and where its own children are defined.
+#[derive(Clone, Copy)]
+struct ChildType {
+    fhir_type: &'static str,
+    def_type: &'static str,
+    def_path: &'static str,
+}
+
+const UNTYPED: ChildType = ChildType { fhir_type: "", def_type: "", def_path: "" };
+
+fn model() -> &'static Model {
+    fhir_model::r4()
+}
+
+/// Resolves a JSON key of an object defined at (`def_type`, `def_path`).
+fn child_type(def_type: &str, def_path: &str, key: &str) -> Option<(ChildType, &'static str)> {
+    let model = model();
+    let at = Location { type_name: def_type.to_owned(), path: def_path.to_owned() };
+    let prop = model.property(&at, key)?;
+    let def = model.type_def(&prop.location.type_name)?;
+    let path = def.element(&prop.location.path).map_or(def.name.as_str(), |e| e.path.as_str());
+    let mut fhir_type = prop.type_code;
+    if fhir_type.is_empty() {
+        fhir_type = def.element(&prop.location.path).and_then(|e| e.types.first()).map_or("", |t| t.code.as_str());
+    }
+    Some((ChildType { fhir_type, def_type: def.name.as_str(), def_path: path }, prop.element.path.as_str()))
+}
+
+fn make_node<'a>(json: Option<&'a Value>, ext: Option<&'a Value>, ty: ChildType) -> Option<Item<'a>> {
+    let json = json.filter(|v| !v.is_null());
+    let ext = ext.filter(|v| !v.is_null());
+    if json.is_none() && ext.is_none() {
+        return None;
+    }
+    if let Some(v) = json
+        && v.get("resourceType").is_some()
+        && (ty.fhir_type.is_empty() || matches!(ty.fhir_type, "Resource" | "DomainResource"))
+    {
+        return Some(Item::Node(Node::resource(v)));
+    }
+    Some(Item::Node(Node { json, ext, fhir_type: ty.fhir_type, def_type: ty.def_type, def_path: ty.def_path }))
+}
+
+/// Pushes the value(s) of `key` (and its `_key` companion) as nodes.
+fn push_key<'a>(obj: &'a Map<String, Value>, key: &str, ty: ChildType, out: &mut Vec<Item<'a>>) {
+    let value = obj.get(key);
+    let ext = obj.get(&format!("_{key}"));
+    match (value, ext) {
+        (Some(Value::Array(values)), ext) => {
+            let exts = ext.and_then(Value::as_array);
+            let len = values.len().max(exts.map_or(0, Vec::len));
+            for i in 0..len {
+                out.extend(make_node(values.get(i), exts.and_then(|e| e.get(i)), ty));
+            }
+        }
+        (None, Some(Value::Array(exts))) => {
+            out.extend(exts.iter().filter_map(|e| make_node(None, Some(e), ty)));
+        }
+        (value, ext) => out.extend(make_node(value, ext, ty)),
+    }
+}
+
+fn has_key(obj: &Map<String, Value>, key: &str) -> bool {
+    obj.contains_key(key) || obj.contains_key(&format!("_{key}"))
+}
+
+/// Keys of `obj` that are `name` followed by a type suffix (`valueQuantity` for `value`).
+fn choice_keys<'o>(obj: &'o Map<String, Value>, name: &'o str) -> impl Iterator<Item = &'o String> {
+    obj.keys().filter(move |k| k.strip_prefix(name).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())))
+}
+
+fn object_member<'a>(node: &Node<'a>, obj: &'a Map<String, Value>, name: &str, out: &mut Vec<Item<'a>>) -> Result<(), Error> {
+    if name.starts_with(|c: char| c.is_ascii_uppercase()) && !node.fhir_type.is_empty() && model().is_subtype(node.fhir_type, name) {
+        out.push(Item::Node(*node));
+        return Ok(());
+    }
+    if node.def_type.is_empty() {
+        if has_key(obj, name) {
+            push_key(obj, name, UNTYPED, out);
+        } else {
+            for key in choice_keys(obj, name) {
+                push_key(obj, key, UNTYPED, out);
+            }
+        }
+        return Ok(());
+    }
+    if let Some((ty, _)) = child_type(node.def_type, node.def_path, name) {
+        push_key(obj, name, ty, out);
+        return Ok(());
+    }
+    let choice_path = format!("{}.{name}[x]", node.def_path);
+    if model().type_def(node.def_type).and_then(|d| d.element(&choice_path)).is_some() {
+        for key in choice_keys(obj, name) {
+            if let Some((ty, path)) = child_type(node.def_type, node.def_path, key)
+                && path == choice_path
+            {
+                push_key(obj, key, ty, out);
+            }
+        }
+        return Ok(());
+    }
+    if has_key(obj, name) {
+        push_key(obj, name, UNTYPED, out);
+        return Ok(());
+    }
+    fail(format!("'{name}' is not an element of {}", node.type_name()))
+}
+
+fn primitive_member<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
+    let Some(Value::Object(ext)) = node.ext else { return };
+    let ty = match name {
+        "extension" => ChildType { fhir_type: "Extension", def_type: "Extension", def_path: "Extension" },
+        "id" => ChildType { fhir_type: "string", def_type: "string", def_path: "string" },
+        _ => return,
+    };
+    let ty = model().type_def(ty.def_type).map_or(UNTYPED, |d| ChildType {
+        fhir_type: if name == "id" { "string" } else { d.name.as_str() },
+        def_type: d.name.as_str(),
+        def_path: d.name.as_str(),
+    });
+    push_key(ext, name, ty, out);
+}
+
+/// `item.name`, appended to `out`. Unknown element names on typed nodes are errors.
+pub(crate) fn member<'a>(item: &Item<'a>, name: &str, out: &mut Vec<Item<'a>>) -> Result<(), Error> {
+    match item {
+        Item::Node(node) => match node.json {
+            Some(Value::Object(obj)) => object_member(node, obj, name, out)?,
+            _ => primitive_member(node, name, out),
+        },
+        Item::TypeInfo { namespace, name: type_name } => match name {
+            "namespace" => out.push(Item::String((*namespace).to_owned())),
+            "name" => out.push(Item::String(type_name.clone())),
+            _ => {}
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The direct children of an item, in document order.
+pub(crate) fn children<'a>(item: &Item<'a>, out: &mut Vec<Item<'a>>) {
+    let Item::Node(node) = item else { return };
+    let Some(Value::Object(obj)) = node.json else {
+        if let Some(Value::Object(ext)) = node.ext {
+            if ext.contains_key("extension") {
+                primitive_member(node, "extension", out);
+            }
+        }
+        return;
+    };
+    for key in obj.keys() {
+        if key == "resourceType" {
+            continue;
+        }
+        let key = match key.strip_prefix('_') {
+            Some(base) if obj.contains_key(base) => continue,
+            Some(base) => base,
+            None => key.as_str(),
+        };
+        let ty = if node.def_type.is_empty() {
+            UNTYPED
+        } else {
+            child_type(node.def_type, node.def_path, key).map_or(UNTYPED, |(t, _)| t)
+        };
+        push_key(obj, key, ty, out);
+    }
+}

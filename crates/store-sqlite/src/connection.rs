@@ -1,0 +1,103 @@
+//! Opening connections, the reader pool, and running blocking SQLite work off the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+use store::StoreError;
+
+use crate::Durability;
+
+pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Backend(error.to_string()),
+    }
+}
+
+pub(crate) fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(backend)?;
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=10000; \
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF;"
+    ))
+    .map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// Runs SQLite work on the blocking thread pool.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(error) => Err(StoreError::Backend(format!("storage task failed: {error}"))),
+    }
+}
+
+/// Read-only connections, opened on demand and kept up to `capacity`.
+pub(crate) struct ReaderPool {
+    path: PathBuf,
+    capacity: usize,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    pub(crate) fn new(path: PathBuf, capacity: usize) -> ReaderPool {
+        ReaderPool { path, capacity, idle: Mutex::new(Vec::new()) }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) async fn run<T, F>(self: &std::sync::Arc<Self>, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = std::sync::Arc::clone(self);
+        blocking(move || {
+            let conn = match pool.take() {
+                Some(conn) => conn,
+                None => {
+                    let conn = open_connection(&pool.path, Durability::Full)?;
+                    conn.execute_batch("PRAGMA query_only=ON;").map_err(backend)?;
+                    conn
+                }
+            };
+            let result = work(&conn);
+            pool.give_back(conn);
+            result
+        })
+        .await
+    }
+
+    fn take(&self) -> Option<Connection> {
+        match self.idle.lock() {
+            Ok(mut idle) => idle.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = match self.idle.lock() {
+            Ok(idle) => idle,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if idle.len() < self.capacity {
+            idle.push(conn);
+        }
+    }
+}
