@@ -1,3 +1,4 @@
+#![expect(clippy::print_stdout, reason = "cargo reads build script directives from stdout")]
 //! Build script: reads the vendored `hl7.fhir.r4.core-4.0.1.tgz` and writes `r4-model.json` into
 //! `OUT_DIR`: the base StructureDefinitions (snapshot elements only), every SearchParameter, the
 //! CompartmentDefinitions and the expansions of the value sets that required bindings name.

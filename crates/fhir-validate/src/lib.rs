@@ -9,8 +9,18 @@
 //! Must not know: HTTP, storage, FHIRPath evaluation, or any rule about an individual resource
 //! type — every fact comes from the model, so a different FHIR version is a different model.
 //!
+//! Conventions: [`Issue::expression`] is a FHIRPath location from the resource type:
+//! `Patient.name[0].given[1]`; choice elements use HAPI's `Observation.value.ofType(Quantity)`;
+//! the `_name` sibling of a primitive is reported at the primitive (`Patient.birthDate.extension[0]`);
+//! nested resources continue the path of the element holding them (`Bundle.entry[2].resource.id`);
+//! a root without a usable `resourceType` is `Resource`. Strings that are only whitespace are a
+//! warning; everything else is an error. Primitive regexes are the definitions' own, read with
+//! XML Schema semantics (`\s` is space, tab, CR, LF only). `Resource.id` is checked as an `id`
+//! (resource.html), although the R4 snapshots type it as a plain string.
+//!
 //! Invariants: validation never panics on any JSON input, walks the JSON once without cloning
-//! it, and compiles each primitive regex once (in [`Validator::new`]).
+//! it, and compiles each primitive regex once (in [`Validator::new`]). The [`InvariantCheck`] hook
+//! is called once, with the root resource, only when the structural checks found no error.
 
 mod binding;
 mod issue;

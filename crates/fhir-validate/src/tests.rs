@@ -10,7 +10,11 @@ fn check(resource: Value) -> String {
 }
 
 fn render(issues: &[Issue]) -> String {
-    issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    issues
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -108,7 +112,7 @@ fn integers_are_32_bit_and_respect_their_type() {
     let big = json!({"resourceType": "Patient", "multipleBirthInteger": 2147483648_i64});
     insta::assert_snapshot!(check(big), @"error value @ Patient.multipleBirth.ofType(integer): integer value 2147483648 is not a 32-bit integer");
     let positive = json!({"resourceType": "Patient", "telecom": [{"value": "1", "rank": 1}, {"value": "2", "rank": 0}]});
-    insta::assert_snapshot!(check(positive), @"");
+    insta::assert_snapshot!(check(positive), @"error value @ Patient.telecom[1].rank: '0' is not a valid positiveInt");
     let unsigned = json!({"resourceType": "ImagingStudy", "status": "available", "subject": {"reference": "Patient/1"},
         "numberOfSeries": -1, "numberOfInstances": 0});
     insta::assert_snapshot!(check(unsigned), @"error value @ ImagingStudy.numberOfSeries: '-1' is not a valid unsignedInt");
@@ -152,6 +156,7 @@ fn primitive_formats() {
         "photo": [{"url": "a b", "data": "not base64!"}]
     });
     insta::assert_snapshot!(check(patient), @r#"
+    error value @ Patient.id: 'has space' is not a valid id
     error value @ Patient.birthDate: '1970-13-01' is not a valid date
     error value @ Patient.gender: ' male' is not a valid code
     error value @ Patient.deceased.ofType(dateTime): '2020-01-01T10:00:00' is not a valid dateTime
@@ -163,7 +168,10 @@ fn primitive_formats() {
     error value @ Patient.photo[0].data: 'not base64!' is not a valid base64Binary
     "#);
     let long_id = json!({"resourceType": "Patient", "id": "a".repeat(65), "meta": {"versionId": "b".repeat(65)}});
-    insta::assert_snapshot!(check(long_id), @"");
+    insta::assert_snapshot!(check(long_id), @r#"
+    error value @ Patient.id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not a valid id
+    error value @ Patient.meta.versionId: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...' is not a valid id
+    "#);
     let times = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
         "valueTime": "25:00:00", "issued": "2020-01-01T10:00:00Z"});
     insta::assert_snapshot!(check(times), @"error value @ Observation.value.ofType(time): '25:00:00' is not a valid time");
@@ -215,7 +223,8 @@ fn repeating_primitive_extensions_align_with_values() {
     error structure @ Patient.name[0].given[1]: null is only allowed where a primitive extension is present
     error structure @ Patient.name[0].given: has 2 entries but its primitive extensions have 3
     "#);
-    let not_array = json!({"resourceType": "Patient", "name": [{"given": ["a"], "_given": {"id": "x"}}]});
+    let not_array =
+        json!({"resourceType": "Patient", "name": [{"given": ["a"], "_given": {"id": "x"}}]});
     insta::assert_snapshot!(check(not_array), @"error structure @ Patient.name[0].given: must be an array, as the element repeats");
     let only_extensions = json!({"resourceType": "Patient", "name": [{"_given": [ext, null]}]});
     insta::assert_snapshot!(check(only_extensions), @"error structure @ Patient.name[0].given[1]: null is only allowed where the value is present");
@@ -235,10 +244,10 @@ fn extensions() {
     });
     insta::assert_snapshot!(check(patient), @r#"
     error required @ Patient.extension[0].url: url is required (min 1)
-    error invariant @ Patient.extension[1]: an extension must have either extensions or a value[x], not both
-    error invariant @ Patient.extension[2]: an extension must have either extensions or a value[x], not both
+    error invariant @ Patient.extension[1]: an extension must not have both extensions and a value[x]
+    error invariant @ Patient.extension[2]: an extension must have either extensions or a value[x]
     error structure @ Patient.extension[3].extension[0].valueFoo: unknown element
-    error invariant @ Patient.extension[3].extension[0]: an extension must have either extensions or a value[x], not both
+    error invariant @ Patient.extension[3].extension[0]: an extension must have either extensions or a value[x]
     "#);
 }
 
@@ -260,14 +269,19 @@ fn empty_values_and_nulls() {
 fn required_bindings() {
     let codes = json!({"resourceType": "Patient", "gender": "man",
         "contact": [{"gender": "female"}], "link": [{"other": {"reference": "Patient/1"}, "type": "refer"}, {"other": {"reference": "Patient/2"}, "type": "see"}]});
-    insta::assert_snapshot!(check(codes), @"error code-invalid @ Patient.gender: 'man' is not in the required value set http://hl7.org/fhir/ValueSet/administrative-gender");
+    insta::assert_snapshot!(check(codes), @r#"
+    error code-invalid @ Patient.gender: 'man' is not in the required value set http://hl7.org/fhir/ValueSet/administrative-gender
+    error code-invalid @ Patient.link[1].type: 'see' is not in the required value set http://hl7.org/fhir/ValueSet/link-type
+    "#);
     let clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical";
-    let concept = |codings: Value| {
-        json!({"resourceType": "Condition", "subject": {"reference": "Patient/1"}, "clinicalStatus": {"coding": codings}})
-    };
-    let wrong = concept(json!([{"system": clinical, "code": "bogus"}, {"system": "http://example.org/local", "code": "x"}]));
-    insta::assert_snapshot!(check(wrong), @"");
-    let one_matches = concept(json!([{"system": clinical, "code": "bogus"}, {"system": clinical, "code": "active"}]));
+    let concept = |codings: Value| json!({"resourceType": "Condition", "subject": {"reference": "Patient/1"}, "clinicalStatus": {"coding": codings}});
+    let wrong = concept(
+        json!([{"system": clinical, "code": "bogus"}, {"system": "http://example.org/local", "code": "x"}]),
+    );
+    insta::assert_snapshot!(check(wrong), @"error code-invalid @ Condition.clinicalStatus: 'http://terminology.hl7.org/CodeSystem/condition-clinical#bogus' is not in the required value set http://hl7.org/fhir/ValueSet/condition-clinical");
+    let one_matches = concept(
+        json!([{"system": clinical, "code": "bogus"}, {"system": clinical, "code": "active"}]),
+    );
     insta::assert_snapshot!(check(one_matches), @"");
     let other_system_only = concept(json!([{"system": "http://example.org/local", "code": "x"}]));
     insta::assert_snapshot!(check(other_system_only), @"");
@@ -275,7 +289,8 @@ fn required_bindings() {
 
 #[test]
 fn xhtml_must_be_a_div() {
-    let patient = json!({"resourceType": "Patient", "text": {"status": "generated", "div": "<p>x</p>"}});
+    let patient =
+        json!({"resourceType": "Patient", "text": {"status": "generated", "div": "<p>x</p>"}});
     insta::assert_snapshot!(check(patient), @"error value @ Patient.text.div: xhtml must start with <div");
 }
 
@@ -290,8 +305,17 @@ struct FailEverything;
 
 impl InvariantCheck for FailEverything {
     fn check(&self, resource: &Value, out: &mut Vec<Issue>) {
-        let expression = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_owned();
-        out.push(Issue { severity: Severity::Error, code: IssueType::Invariant, expression, message: "inv-1".to_owned() });
+        let expression = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        out.push(Issue {
+            severity: Severity::Error,
+            code: IssueType::Invariant,
+            expression,
+            message: "inv-1".to_owned(),
+        });
     }
 }
 
@@ -307,17 +331,32 @@ fn invariants_run_only_on_structurally_valid_resources() {
 #[test]
 fn every_primitive_but_xhtml_has_a_compiled_regex() {
     let validator = Validator::new(fhir_model::r4());
-    let mut missing: Vec<&str> =
-        validator.primitives.iter().filter(|(_, p)| !p.has_regex()).map(|(name, _)| *name).collect();
+    let mut missing: Vec<&str> = validator
+        .primitives
+        .iter()
+        .filter(|(_, p)| !p.has_regex())
+        .map(|(name, _)| *name)
+        .collect();
     missing.sort_unstable();
     assert_eq!(missing, ["xhtml"]);
-    assert!(validator.primitives.len() >= 20, "{:?}", validator.primitives.keys());
+    assert!(
+        validator.primitives.len() >= 20,
+        "{:?}",
+        validator.primitives.keys()
+    );
 }
 
 #[test]
 fn never_panics_on_odd_input() {
     let validator = Validator::new(fhir_model::r4());
-    for value in [json!(null), json!(""), json!(1), json!({}), json!({"resourceType": null}), json!({"resourceType": "Bundle", "entry": [{"resource": []}]})] {
+    for value in [
+        json!(null),
+        json!(""),
+        json!(1),
+        json!({}),
+        json!({"resourceType": null}),
+        json!({"resourceType": "Bundle", "entry": [{"resource": []}]}),
+    ] {
         let _ = validator.validate(&value);
     }
     let mut deep = json!({"url": "x", "valueString": "y"});
@@ -326,4 +365,60 @@ fn never_panics_on_odd_input() {
     }
     let issues = validator.validate(&json!({"resourceType": "Patient", "extension": [deep]}));
     assert!(issues.iter().any(|i| i.message == "nested too deeply"));
+}
+
+#[test]
+fn never_panics_when_any_value_is_replaced_by_junk() {
+    let validator = Validator::new(fhir_model::r4());
+    let base = json!({
+        "resourceType": "Observation", "id": "o", "status": "final", "code": {"coding": [{"system": "s", "code": "c"}]},
+        "valueQuantity": {"value": 1}, "component": [{"code": {"text": "x"}, "valueString": "y"}],
+        "contained": [{"resourceType": "Patient", "name": [{"given": ["a"], "_given": [{"id": "g"}]}]}],
+        "extension": [{"url": "u", "valueBoolean": true}], "_status": {"id": "s"}
+    });
+    let junk = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1.5),
+        json!(""),
+        json!("x"),
+        json!([]),
+        json!([null]),
+        json!({}),
+        json!({"a": 1}),
+        json!([[1]]),
+    ];
+    let mut pointers = Vec::new();
+    collect_pointers(&base, String::new(), &mut pointers);
+    for pointer in &pointers {
+        for value in &junk {
+            let mut resource = base.clone();
+            *resource.pointer_mut(pointer).unwrap() = value.clone();
+            let _ = validator.validate(&resource);
+        }
+    }
+    assert!(pointers.len() > 30, "{pointers:?}");
+    insta::assert_snapshot!(check(base), @"");
+}
+
+/// Every JSON pointer below `value` (not the root itself).
+fn collect_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (key, child) in children {
+        let pointer = format!("{at}/{key}");
+        out.push(pointer.clone());
+        collect_pointers(child, pointer, out);
+    }
 }

@@ -25,7 +25,11 @@ pub struct Validator {
 
 impl Validator {
     pub fn new(model: &'static Model) -> Validator {
-        Validator { model, primitives: primitives(model), invariants: None }
+        Validator {
+            model,
+            primitives: primitives(model),
+            invariants: None,
+        }
     }
 
     /// Adds the invariant hook, run after the structural checks found no error.
@@ -66,19 +70,28 @@ impl std::fmt::Debug for Validator {
 /// Finds every primitive type used by any element reachable from the resource types.
 fn primitives(model: &'static Model) -> HashMap<&'static str, Primitive> {
     let mut seen: HashSet<&'static str> = HashSet::new();
-    let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
+    let mut pending: Vec<&'static str> =
+        model.resource_types().iter().map(String::as_str).collect();
     pending.extend(["Resource", "Element", "Extension"]);
     let mut out = HashMap::new();
     while let Some(name) = pending.pop() {
         if !seen.insert(name) {
             continue;
         }
-        let Some(def) = model.type_def(name) else { continue };
+        let Some(def) = model.type_def(name) else {
+            continue;
+        };
         if def.is_primitive() {
             out.insert(name, Primitive::new(model, def));
         }
         for element in &def.elements {
-            pending.extend(element.types.iter().map(|t| t.code.as_str()).filter(|code| !seen.contains(code)));
+            pending.extend(
+                element
+                    .types
+                    .iter()
+                    .map(|t| t.code.as_str())
+                    .filter(|code| !seen.contains(code)),
+            );
         }
     }
     out

@@ -26,7 +26,12 @@ struct Seen<'m> {
 
 impl<'v> Walker<'v> {
     pub(crate) fn new(validator: &'v Validator, root: &str) -> Walker<'v> {
-        Walker { validator, issues: Vec::new(), path: root.to_owned(), depth: 0 }
+        Walker {
+            validator,
+            issues: Vec::new(),
+            path: root.to_owned(),
+            depth: 0,
+        }
     }
 
     pub(crate) fn finish(self) -> Vec<Issue> {
@@ -34,7 +39,12 @@ impl<'v> Walker<'v> {
     }
 
     pub(crate) fn issue(&mut self, severity: Severity, code: IssueType, message: String) {
-        self.issues.push(Issue { severity, code, expression: self.path.clone(), message });
+        self.issues.push(Issue {
+            severity,
+            code,
+            expression: self.path.clone(),
+            message,
+        });
     }
 
     pub(crate) fn error(&mut self, code: IssueType, message: String) {
@@ -64,17 +74,28 @@ impl<'v> Walker<'v> {
     /// A whole resource (the root, or `contained`, `Bundle.entry.resource`, ...).
     pub(crate) fn resource(&mut self, value: &Value) {
         let Some(object) = value.as_object() else {
-            self.error(IssueType::Structure, "a resource must be a JSON object".to_owned());
+            self.error(
+                IssueType::Structure,
+                "a resource must be a JSON object".to_owned(),
+            );
             return;
         };
         let model = self.validator.model;
         match object.get("resourceType") {
             None => self.error(IssueType::Required, "resourceType is missing".to_owned()),
-            Some(Value::String(name)) if model.is_resource_type(name) => self.object(&Location::root(name), object),
-            Some(Value::String(name)) => {
-                self.error(IssueType::Invalid, format!("'{name}' is not a known concrete resource type"));
+            Some(Value::String(name)) if model.is_resource_type(name) => {
+                self.object(&Location::root(name), object)
             }
-            Some(_) => self.error(IssueType::Structure, "resourceType must be a JSON string".to_owned()),
+            Some(Value::String(name)) => {
+                self.error(
+                    IssueType::Invalid,
+                    format!("'{name}' is not a known concrete resource type"),
+                );
+            }
+            Some(_) => self.error(
+                IssueType::Structure,
+                "resourceType must be a JSON string".to_owned(),
+            ),
         }
     }
 
@@ -101,11 +122,19 @@ impl<'v> Walker<'v> {
                 Some(base) => (base, true),
                 None => (key.as_str(), false),
             };
-            let property = if base.contains(['[', '.']) { None } else { model.property(at, base) };
-            let property = property.filter(|p| !is_extension || self.validator.primitives.contains_key(p.type_code));
+            let property = if base.contains(['[', '.']) {
+                None
+            } else {
+                model.property(at, base)
+            };
+            let property = property
+                .filter(|p| !is_extension || self.validator.primitives.contains_key(p.type_code));
             // The R4 snapshots type `Resource.id` as a plain string; resource.html defines it as `id`.
             let property = match property {
-                Some(p) if is_resource_root && base == "id" => Some(Property { type_code: "id", ..p }),
+                Some(p) if is_resource_root && base == "id" => Some(Property {
+                    type_code: "id",
+                    ..p
+                }),
                 other => other,
             };
             let Some(property) = property else {
@@ -121,7 +150,10 @@ impl<'v> Walker<'v> {
                 self.property(&property, key, value, object);
             }
             self.leave(mark);
-            seen.push(Seen { element: property.element, key: base });
+            seen.push(Seen {
+                element: property.element,
+                key: base,
+            });
         }
         self.cardinality(at, object, &seen);
         self.depth -= 1;
@@ -138,18 +170,35 @@ impl<'v> Walker<'v> {
 
     /// Pass two of [`Walker::object`]: required elements, repetitions, one choice at most.
     fn cardinality(&mut self, at: &Location, object: &Map<String, Value>, seen: &[Seen<'_>]) {
-        let Some(def) = self.validator.model.type_def(&at.type_name) else { return };
+        let Some(def) = self.validator.model.type_def(&at.type_name) else {
+            return;
+        };
         for element in def.children(&at.path) {
-            let mut keys: Vec<&str> = seen.iter().filter(|s| std::ptr::eq(s.element, element)).map(|s| s.key).collect();
+            let mut keys: Vec<&str> = seen
+                .iter()
+                .filter(|s| std::ptr::eq(s.element, element))
+                .map(|s| s.key)
+                .collect();
             keys.sort_unstable();
             keys.dedup();
             let name = element.name().trim_end_matches("[x]");
             let mark = self.enter(name);
             if keys.len() > 1 {
-                self.error(IssueType::Structure, format!("only one of {} is allowed, found {}", element.name(), keys.join(", ")));
+                self.error(
+                    IssueType::Structure,
+                    format!(
+                        "only one of {} is allowed, found {}",
+                        element.name(),
+                        keys.join(", ")
+                    ),
+                );
             }
             let count = keys.first().map_or(0, |key| {
-                let len = |k: &str| object.get(k).and_then(Value::as_array).map_or(1, Vec::len);
+                let len = |k: &str| match object.get(k) {
+                    None => 0,
+                    Some(Value::Array(items)) => items.len(),
+                    Some(_) => 1,
+                };
                 len(key).max(len(&format!("_{key}")))
             });
             let min = usize::try_from(element.min).unwrap_or(usize::MAX);
@@ -157,38 +206,62 @@ impl<'v> Walker<'v> {
                 let message = if count == 0 {
                     format!("{} is required (min {})", element.name(), element.min)
                 } else {
-                    format!("{} needs at least {} entries, found {count}", element.name(), element.min)
+                    format!(
+                        "{} needs at least {} entries, found {count}",
+                        element.name(),
+                        element.min
+                    )
                 };
                 self.error(IssueType::Required, message);
             }
             if count > 0 && element.max_count() == Some(0) {
-                self.error(IssueType::Structure, format!("{} is not allowed (max 0)", element.name()));
+                self.error(
+                    IssueType::Structure,
+                    format!("{} is not allowed (max 0)", element.name()),
+                );
             }
             self.leave(mark);
         }
         if at.path == "Extension" {
             let has = |path: &str| seen.iter().any(|s| s.element.path == path);
-            if has("Extension.extension") == has("Extension.value[x]") {
-                let message = "an extension must have either extensions or a value[x], not both".to_owned();
-                self.error(IssueType::Invariant, message);
+            let nested = has("Extension.extension");
+            if nested == has("Extension.value[x]") {
+                let message = if nested {
+                    "an extension must not have both extensions and a value[x]"
+                } else {
+                    "an extension must have either extensions or a value[x]"
+                };
+                self.error(IssueType::Invariant, message.to_owned());
             }
         }
     }
 
     /// The value of `key` in `object` (the path already names the property).
-    fn property(&mut self, property: &Property<'_>, key: &str, value: &Value, object: &Map<String, Value>) {
+    fn property(
+        &mut self,
+        property: &Property<'_>,
+        key: &str,
+        value: &Value,
+        object: &Map<String, Value>,
+    ) {
         let element = property.element;
         let is_primitive = self.validator.primitives.contains_key(property.type_code);
         if !element.is_array() {
             if value.is_array() {
-                self.error(IssueType::Structure, format!("must not be an array (max {})", element.max));
+                self.error(
+                    IssueType::Structure,
+                    format!("must not be an array (max {})", element.max),
+                );
             } else {
                 self.value(property, value);
             }
             return;
         }
         let Value::Array(items) = value else {
-            self.error(IssueType::Structure, "must be an array, as the element repeats".to_owned());
+            self.error(
+                IssueType::Structure,
+                "must be an array, as the element repeats".to_owned(),
+            );
             return;
         };
         if items.is_empty() {
@@ -198,15 +271,27 @@ impl<'v> Walker<'v> {
         if let Some(max) = element.max_count()
             && items.len() > usize::try_from(max).unwrap_or(usize::MAX)
         {
-            self.error(IssueType::Structure, format!("at most {max} entries allowed, found {}", items.len()));
+            self.error(
+                IssueType::Structure,
+                format!("at most {max} entries allowed, found {}", items.len()),
+            );
         }
-        let extensions = if is_primitive { object.get(&format!("_{key}")).and_then(Value::as_array) } else { None };
+        let extensions = if is_primitive {
+            object.get(&format!("_{key}")).and_then(Value::as_array)
+        } else {
+            None
+        };
         for (i, item) in items.iter().enumerate() {
             let mark = self.enter_index(i);
             if item.is_null() {
-                let has_extension = extensions.and_then(|e| e.get(i)).is_some_and(|e| !e.is_null());
+                let has_extension = extensions
+                    .and_then(|e| e.get(i))
+                    .is_some_and(|e| !e.is_null());
                 if !has_extension {
-                    self.error(IssueType::Structure, "null is only allowed where a primitive extension is present".to_owned());
+                    self.error(
+                        IssueType::Structure,
+                        "null is only allowed where a primitive extension is present".to_owned(),
+                    );
                 }
             } else {
                 self.value(property, item);
@@ -231,8 +316,15 @@ impl<'v> Walker<'v> {
             return;
         }
         let Some(object) = value.as_object() else {
-            let expected = if type_code.is_empty() { "an object" } else { type_code };
-            self.error(IssueType::Structure, format!("must be a JSON object ({expected})"));
+            let expected = if type_code.is_empty() {
+                "an object"
+            } else {
+                type_code
+            };
+            self.error(
+                IssueType::Structure,
+                format!("must be a JSON object ({expected})"),
+            );
             return;
         };
         self.object(&property.location, object);

@@ -19,8 +19,16 @@ pub(crate) enum ExprKind {
     Literal(Literal),
     /// `name` on the focus (no target) or `target.name`.
     Member(Option<Box<Expr>>, String),
-    Call { target: Option<Box<Expr>>, func: &'static FnDef, args: Vec<Expr> },
-    TypeTest { target: Option<Box<Expr>>, op: TypeOp, ty: TypeSpec },
+    Call {
+        target: Option<Box<Expr>>,
+        func: &'static FnDef,
+        args: Vec<Expr>,
+    },
+    TypeTest {
+        target: Option<Box<Expr>>,
+        op: TypeOp,
+        ty: TypeSpec,
+    },
     Index(Box<Expr>, Box<Expr>),
     This,
     IndexVar,

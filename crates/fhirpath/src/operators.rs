@@ -28,7 +28,17 @@ pub(crate) fn equal(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
     {
         return Some(x.json == y.json);
     }
-    if let (Item::TypeInfo { namespace: n1, name: a1 }, Item::TypeInfo { namespace: n2, name: a2 }) = (a, b) {
+    if let (
+        Item::TypeInfo {
+            namespace: n1,
+            name: a1,
+        },
+        Item::TypeInfo {
+            namespace: n2,
+            name: a2,
+        },
+    ) = (a, b)
+    {
         return Some(n1 == n2 && a1 == a2);
     }
     let (x, y) = (a.scalar()?, b.scalar()?);
@@ -50,7 +60,10 @@ pub(crate) fn equal(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
 }
 
 fn normalize_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// `~` on two items.
@@ -61,10 +74,15 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
     {
         return x.json == y.json;
     }
-    let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else { return false };
+    let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else {
+        return false;
+    };
     if let Some((p, q)) = num_pair(&x, &y) {
         let scale = p.scale().min(q.scale());
-        return p.round(scale).zip(q.round(scale)).is_some_and(|(p, q)| p == q);
+        return p
+            .round(scale)
+            .zip(q.round(scale))
+            .is_some_and(|(p, q)| p == q);
     }
     match (&x, &y) {
         (Scalar::Bool(p), Scalar::Bool(q)) => p == q,
@@ -78,16 +96,28 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
 /// Ordering for `<` and friends; `None` when unknown, an error for incompatible types.
 pub(crate) fn compare(a: &Item<'_>, b: &Item<'_>) -> Result<Option<Ordering>, Error> {
     let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else {
-        return fail(format!("cannot compare {} with {}", a.type_name(), b.type_name()));
+        return fail(format!(
+            "cannot compare {} with {}",
+            a.type_name(),
+            b.type_name()
+        ));
     };
     if let Some((p, q)) = num_pair(&x, &y) {
         return Ok(Some(p.cmp_value(&q)));
     }
     match (&x, &y) {
         (Scalar::Str(p), Scalar::Str(q)) => Ok(Some(p.cmp(q))),
-        (Scalar::Temporal(p), Scalar::Temporal(q)) if (p.kind == Kind::Time) == (q.kind == Kind::Time) => Ok(p.compare(q)),
+        (Scalar::Temporal(p), Scalar::Temporal(q))
+            if (p.kind == Kind::Time) == (q.kind == Kind::Time) =>
+        {
+            Ok(p.compare(q))
+        }
         (Scalar::Quantity(p), Scalar::Quantity(q)) => Ok(p.compare(q)),
-        _ => fail(format!("cannot compare {} with {}", a.type_name(), b.type_name())),
+        _ => fail(format!(
+            "cannot compare {} with {}",
+            a.type_name(),
+            b.type_name()
+        )),
     }
 }
 
@@ -95,7 +125,10 @@ fn singleton<'c, 'a>(items: &'c [Item<'a>], op: &str) -> Result<Option<&'c Item<
     match items {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        _ => fail(format!("operator {op} needs single items, got {}", items.len())),
+        _ => fail(format!(
+            "operator {op} needs single items, got {}",
+            items.len()
+        )),
     }
 }
 
@@ -108,15 +141,30 @@ fn calendar_amount(q: &Quantity) -> Result<(i64, &'static str), Error> {
     let Some(unit) = unit else {
         return fail(format!("'{}' is not a calendar duration", q.unit));
     };
-    let amount = q.value.truncate().and_then(Decimal::to_i64).ok_or_else(|| Error::Evaluation { pos: None, message: "duration too large".into() })?;
+    let amount = q
+        .value
+        .truncate()
+        .and_then(Decimal::to_i64)
+        .ok_or_else(|| Error::Evaluation {
+            pos: None,
+            message: "duration too large".into(),
+        })?;
     Ok((amount, unit))
 }
 
-fn add_scalars<'a>(x: &Scalar<'_>, y: &Scalar<'_>, negate: bool) -> Result<Option<Item<'a>>, Error> {
-    let sign = |d: Decimal| if negate { d.neg() } else { d };
+fn add_scalars<'a>(
+    x: &Scalar<'_>,
+    y: &Scalar<'_>,
+    negate: bool,
+) -> Result<Option<Item<'a>>, Error> {
+    let sign = |d: Decimal| if negate { d.negated() } else { d };
     Ok(match (x, y) {
         (Scalar::Int(p), Scalar::Int(q)) => {
-            let r = if negate { p.checked_sub(*q) } else { p.checked_add(*q) };
+            let r = if negate {
+                p.checked_sub(*q)
+            } else {
+                p.checked_add(*q)
+            };
             Some(Item::Integer(r.map_or_else(overflow, Ok)?))
         }
         (Scalar::Str(p), Scalar::Str(q)) if !negate => Some(Item::String(format!("{p}{q}"))),
@@ -129,26 +177,40 @@ fn add_scalars<'a>(x: &Scalar<'_>, y: &Scalar<'_>, negate: bool) -> Result<Optio
             let Some(q) = q.converted_to(&p.unit) else {
                 return fail(format!("cannot add '{}' and '{}'", p.unit, q.unit));
             };
-            p.value.checked_add(sign(q.value)).map(|v| Item::Quantity(Quantity::new(v, p.unit.clone())))
+            p.value
+                .checked_add(sign(q.value))
+                .map(|v| Item::Quantity(Quantity::new(v, p.unit.clone())))
         }
         _ => match num_pair(x, y) {
-            Some((p, q)) => Some(Item::Decimal(p.checked_add(sign(q)).map_or_else(overflow, Ok)?)),
+            Some((p, q)) => Some(Item::Decimal(
+                p.checked_add(sign(q)).map_or_else(overflow, Ok)?,
+            )),
             None => return fail("operands of + or - have incompatible types"),
         },
     })
 }
 
 fn scale_quantity<'a>(q: &Quantity, by: Decimal, divide: bool) -> Option<Item<'a>> {
-    let v = if divide { q.value.checked_div(by)? } else { q.value.checked_mul(by)? };
+    let v = if divide {
+        q.value.checked_div(by)?
+    } else {
+        q.value.checked_mul(by)?
+    };
     Some(Item::Quantity(Quantity::new(v, q.unit.clone())))
 }
 
 fn multiply<'a>(x: &Scalar<'_>, y: &Scalar<'_>) -> Result<Option<Item<'a>>, Error> {
     Ok(match (x, y) {
-        (Scalar::Int(p), Scalar::Int(q)) => Some(Item::Integer(p.checked_mul(*q).map_or_else(overflow, Ok)?)),
+        (Scalar::Int(p), Scalar::Int(q)) => {
+            Some(Item::Integer(p.checked_mul(*q).map_or_else(overflow, Ok)?))
+        }
         (Scalar::Quantity(p), Scalar::Quantity(q)) => p.multiply(q).map(Item::Quantity),
-        (Scalar::Quantity(p), Scalar::Int(_) | Scalar::Dec(_)) => num_pair(y, y).and_then(|(n, _)| scale_quantity(p, n, false)),
-        (Scalar::Int(_) | Scalar::Dec(_), Scalar::Quantity(q)) => num_pair(x, x).and_then(|(n, _)| scale_quantity(q, n, false)),
+        (Scalar::Quantity(p), Scalar::Int(_) | Scalar::Dec(_)) => {
+            num_pair(y, y).and_then(|(n, _)| scale_quantity(p, n, false))
+        }
+        (Scalar::Int(_) | Scalar::Dec(_), Scalar::Quantity(q)) => {
+            num_pair(x, x).and_then(|(n, _)| scale_quantity(q, n, false))
+        }
         _ => match num_pair(x, y) {
             Some((p, q)) => Some(Item::Decimal(p.checked_mul(q).map_or_else(overflow, Ok)?)),
             None => return fail("operands of * have incompatible types"),
@@ -160,7 +222,9 @@ fn divide<'a>(op: BinOp, x: &Scalar<'_>, y: &Scalar<'_>) -> Result<Option<Item<'
     if op == BinOp::Div {
         return Ok(match (x, y) {
             (Scalar::Quantity(p), Scalar::Quantity(q)) => p.divide(q).map(Item::Quantity),
-            (Scalar::Quantity(p), Scalar::Int(_) | Scalar::Dec(_)) => num_pair(y, y).and_then(|(n, _)| scale_quantity(p, n, true)),
+            (Scalar::Quantity(p), Scalar::Int(_) | Scalar::Dec(_)) => {
+                num_pair(y, y).and_then(|(n, _)| scale_quantity(p, n, true))
+            }
             _ => match num_pair(x, y) {
                 Some((p, q)) => p.checked_div(q).map(Item::Decimal),
                 None => return fail("operands of / have incompatible types"),
@@ -173,16 +237,25 @@ fn divide<'a>(op: BinOp, x: &Scalar<'_>, y: &Scalar<'_>) -> Result<Option<Item<'
     };
     Ok(match op {
         BinOp::IntDiv => p.div_trunc(q).and_then(Decimal::to_i64).map(Item::Integer),
-        _ if ints => p.rem(q).and_then(Decimal::to_i64).map(Item::Integer),
-        _ => p.rem(q).map(Item::Decimal),
+        _ if ints => p
+            .checked_rem(q)
+            .and_then(Decimal::to_i64)
+            .map(Item::Integer),
+        _ => p.checked_rem(q).map(Item::Decimal),
     })
 }
 
 fn arithmetic<'a>(op: BinOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collection<'a>, Error> {
     let sym = format!("{op:?}");
-    let (Some(a), Some(b)) = (singleton(l, &sym)?, singleton(r, &sym)?) else { return Ok(Vec::new()) };
+    let (Some(a), Some(b)) = (singleton(l, &sym)?, singleton(r, &sym)?) else {
+        return Ok(Vec::new());
+    };
     let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else {
-        return fail(format!("cannot apply {sym} to {} and {}", a.type_name(), b.type_name()));
+        return fail(format!(
+            "cannot apply {sym} to {} and {}",
+            a.type_name(),
+            b.type_name()
+        ));
     };
     let result = match op {
         BinOp::Add => add_scalars(&x, &y, false)?,
@@ -210,8 +283,12 @@ fn concat<'a>(l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collection<'a>, Error> {
 }
 
 fn comparison<'a>(op: BinOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collection<'a>, Error> {
-    let (Some(a), Some(b)) = (singleton(l, "comparison")?, singleton(r, "comparison")?) else { return Ok(Vec::new()) };
-    let Some(ord) = compare(a, b)? else { return Ok(Vec::new()) };
+    let (Some(a), Some(b)) = (singleton(l, "comparison")?, singleton(r, "comparison")?) else {
+        return Ok(Vec::new());
+    };
+    let Some(ord) = compare(a, b)? else {
+        return Ok(Vec::new());
+    };
     let result = match op {
         BinOp::Lt => ord == Ordering::Less,
         BinOp::Gt => ord == Ordering::Greater,
@@ -247,7 +324,10 @@ pub(crate) fn collections_equivalent(l: &[Item<'_>], r: &[Item<'_>]) -> bool {
     }
     let mut used = vec![false; r.len()];
     l.iter().all(|a| {
-        let found = r.iter().enumerate().find(|(i, b)| !used.get(*i).copied().unwrap_or(true) && equivalent(a, b));
+        let found = r
+            .iter()
+            .enumerate()
+            .find(|(i, b)| !used.get(*i).copied().unwrap_or(true) && equivalent(a, b));
         match found {
             Some((i, _)) => {
                 if let Some(u) = used.get_mut(i) {
@@ -288,9 +368,15 @@ fn boolean<'a>(v: Option<bool>) -> Collection<'a> {
 }
 
 /// Applies a non-logical binary operator to evaluated operands.
-pub(crate) fn apply<'a>(op: BinOp, l: Collection<'a>, r: Collection<'a>) -> Result<Collection<'a>, Error> {
+pub(crate) fn apply<'a>(
+    op: BinOp,
+    l: Collection<'a>,
+    r: Collection<'a>,
+) -> Result<Collection<'a>, Error> {
     match op {
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => arithmetic(op, &l, &r),
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => {
+            arithmetic(op, &l, &r)
+        }
         BinOp::Concat => concat(&l, &r),
         BinOp::Union => Ok(union(l, r)),
         BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => comparison(op, &l, &r),
@@ -300,17 +386,21 @@ pub(crate) fn apply<'a>(op: BinOp, l: Collection<'a>, r: Collection<'a>) -> Resu
         BinOp::NotEquiv => Ok(boolean(Some(!collections_equivalent(&l, &r)))),
         BinOp::In => membership(&l, &r),
         BinOp::Contains => membership(&r, &l),
-        BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => fail("logical operator outside the evaluator"),
+        BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => {
+            fail("logical operator outside the evaluator")
+        }
     }
 }
 
 /// Negation of a number or quantity.
 pub(crate) fn negate<'a>(items: &[Item<'a>]) -> Result<Collection<'a>, Error> {
-    let Some(item) = singleton(items, "-")? else { return Ok(Vec::new()) };
+    let Some(item) = singleton(items, "-")? else {
+        return Ok(Vec::new());
+    };
     Ok(vec![match item.scalar() {
         Some(Scalar::Int(i)) => Item::Integer(i.checked_neg().map_or_else(overflow, Ok)?),
-        Some(Scalar::Dec(d)) => Item::Decimal(d.neg()),
-        Some(Scalar::Quantity(q)) => Item::Quantity(Quantity::new(q.value.neg(), q.unit)),
+        Some(Scalar::Dec(d)) => Item::Decimal(d.negated()),
+        Some(Scalar::Quantity(q)) => Item::Quantity(Quantity::new(q.value.negated(), q.unit)),
         _ => return fail(format!("cannot negate {}", item.type_name())),
     }])
 }

@@ -12,6 +12,8 @@ use crate::types::SYSTEM_TYPES;
 
 /// Nesting limit, so hostile input cannot exhaust the stack.
 const MAX_DEPTH: usize = 200;
+/// Longest chain of `.name` / `[index]` steps (each step nests the tree one level).
+const MAX_CHAIN: usize = 1000;
 
 struct Parser {
     tokens: Vec<Token>,
@@ -20,11 +22,17 @@ struct Parser {
 }
 
 fn syntax(pos: Pos, message: impl Into<String>) -> Error {
-    Error::Syntax { pos, message: message.into() }
+    Error::Syntax {
+        pos,
+        message: message.into(),
+    }
 }
 
 fn semantic(pos: Pos, message: impl Into<String>) -> Error {
-    Error::Semantic { pos, message: message.into() }
+    Error::Semantic {
+        pos,
+        message: message.into(),
+    }
 }
 
 /// Binding power of an infix operator token (higher binds tighter).
@@ -47,7 +55,10 @@ fn infix(tok: &Tok) -> Option<(u8, Option<BinOp>)> {
             "!~" => (5, BinOp::NotEquiv),
             _ => return None,
         },
-        Tok::Ident { name, quoted: false } => match name.as_str() {
+        Tok::Ident {
+            name,
+            quoted: false,
+        } => match name.as_str() {
             "div" => (10, BinOp::IntDiv),
             "mod" => (10, BinOp::Mod),
             "is" | "as" => return Some((8, None)),
@@ -66,7 +77,10 @@ fn infix(tok: &Tok) -> Option<(u8, Option<BinOp>)> {
 
 impl Parser {
     fn peek(&self) -> &Token {
-        self.tokens.get(self.at).or_else(|| self.tokens.last()).unwrap_or(&EOF)
+        self.tokens
+            .get(self.at)
+            .or_else(|| self.tokens.last())
+            .unwrap_or(&EOF)
     }
 
     fn next(&mut self) -> Token {
@@ -84,7 +98,10 @@ impl Parser {
             self.at += 1;
             Ok(())
         } else {
-            Err(syntax(self.peek().pos, format!("expected '{p}', found {}", describe(&self.peek().tok))))
+            Err(syntax(
+                self.peek().pos,
+                format!("expected '{p}', found {}", describe(&self.peek().tok)),
+            ))
         }
     }
 
@@ -102,13 +119,23 @@ impl Parser {
             lhs = match op {
                 Some(op) => {
                     let rhs = self.expression(bp)?;
-                    Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), pos: token.pos }
+                    Expr {
+                        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                        pos: token.pos,
+                    }
                 }
                 None => {
                     let is = matches!(&token.tok, Tok::Ident { name, .. } if name == "is");
                     let ty = self.type_spec()?;
                     let op = if is { TypeOp::Is } else { TypeOp::As };
-                    Expr { kind: ExprKind::TypeTest { target: Some(Box::new(lhs)), op, ty }, pos: token.pos }
+                    Expr {
+                        kind: ExprKind::TypeTest {
+                            target: Some(Box::new(lhs)),
+                            op,
+                            ty,
+                        },
+                        pos: token.pos,
+                    }
                 }
             };
         }
@@ -119,41 +146,59 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, Error> {
         if self.is_punct("-") || self.is_punct("+") {
             let token = self.next();
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(syntax(token.pos, "expression nested too deeply"));
+            }
             let operand = self.unary()?;
+            self.depth -= 1;
             if token.tok == Tok::Punct("+") {
                 return Ok(operand);
             }
-            return Ok(Expr { kind: ExprKind::Neg(Box::new(operand)), pos: token.pos });
+            return Ok(Expr {
+                kind: ExprKind::Neg(Box::new(operand)),
+                pos: token.pos,
+            });
         }
         let term = self.term()?;
         self.postfix(term)
     }
 
     fn postfix(&mut self, mut expr: Expr) -> Result<Expr, Error> {
-        loop {
+        for _ in 0..MAX_CHAIN {
             if self.is_punct(".") {
                 self.at += 1;
                 let token = self.next();
                 let Tok::Ident { name, .. } = token.tok else {
-                    return Err(syntax(token.pos, format!("expected a name after '.', found {}", describe(&token.tok))));
+                    return Err(syntax(
+                        token.pos,
+                        format!("expected a name after '.', found {}", describe(&token.tok)),
+                    ));
                 };
                 expr = self.invocation(Some(expr), name, token.pos)?;
             } else if self.is_punct("[") {
                 let pos = self.next().pos;
                 let index = self.expression(0)?;
                 self.expect("]")?;
-                expr = Expr { kind: ExprKind::Index(Box::new(expr), Box::new(index)), pos };
+                expr = Expr {
+                    kind: ExprKind::Index(Box::new(expr), Box::new(index)),
+                    pos,
+                };
             } else {
                 return Ok(expr);
             }
         }
+        Err(syntax(self.peek().pos, "path too long"))
     }
 
     /// `name` or `name(args)` applied to `target` (the focus when `None`).
     fn invocation(&mut self, target: Option<Expr>, name: String, pos: Pos) -> Result<Expr, Error> {
         let target = target.map(Box::new);
         if !self.is_punct("(") {
-            return Ok(Expr { kind: ExprKind::Member(target, name), pos });
+            return Ok(Expr {
+                kind: ExprKind::Member(target, name),
+                pos,
+            });
         }
         self.at += 1;
         let mut args = Vec::new();
@@ -180,13 +225,23 @@ impl Parser {
             };
             let ty = type_of_expr(arg).ok_or_else(|| semantic(arg.pos, "expected a type name"))?;
             check_type(&ty, arg.pos)?;
-            return Ok(Expr { kind: ExprKind::TypeTest { target, op, ty }, pos });
+            return Ok(Expr {
+                kind: ExprKind::TypeTest { target, op, ty },
+                pos,
+            });
         }
-        let func = functions::lookup(&name).ok_or_else(|| semantic(pos, format!("unknown function '{name}'")))?;
+        let func = functions::lookup(&name)
+            .ok_or_else(|| semantic(pos, format!("unknown function '{name}'")))?;
         if args.len() < func.min || args.len() > func.max {
-            return Err(semantic(pos, format!("wrong number of arguments for {name}(): {}", args.len())));
+            return Err(semantic(
+                pos,
+                format!("wrong number of arguments for {name}(): {}", args.len()),
+            ));
         }
-        Ok(Expr { kind: ExprKind::Call { target, func, args }, pos })
+        Ok(Expr {
+            kind: ExprKind::Call { target, func, args },
+            pos,
+        })
     }
 
     fn type_spec(&mut self) -> Result<TypeSpec, Error> {
@@ -197,12 +252,21 @@ impl Parser {
         let ty = if (name == "FHIR" || name == "System") && self.is_punct(".") {
             self.at += 1;
             let inner = self.next();
-            let Tok::Ident { name: inner_name, .. } = inner.tok else {
+            let Tok::Ident {
+                name: inner_name, ..
+            } = inner.tok
+            else {
                 return Err(syntax(inner.pos, "expected a type name"));
             };
-            TypeSpec { namespace: Some(name), name: inner_name }
+            TypeSpec {
+                namespace: Some(name),
+                name: inner_name,
+            }
         } else {
-            TypeSpec { namespace: None, name }
+            TypeSpec {
+                namespace: None,
+                name,
+            }
         };
         check_type(&ty, token.pos)?;
         Ok(ty)
@@ -247,7 +311,10 @@ impl Parser {
         let value = Decimal::parse(text).ok_or_else(|| syntax(pos, "bad number"))?;
         let unit = match &self.peek().tok {
             Tok::Str(unit) => Some(unit.clone()),
-            Tok::Ident { name, quoted: false } if calendar_keyword(name).is_some() => Some(name.clone()),
+            Tok::Ident {
+                name,
+                quoted: false,
+            } if calendar_keyword(name).is_some() => Some(name.clone()),
             _ => None,
         };
         let literal = if let Some(unit) = unit {
@@ -256,13 +323,26 @@ impl Parser {
         } else if text.contains('.') {
             Literal::Dec(value)
         } else {
-            Literal::Int(text.parse().map_err(|_| syntax(pos, "integer out of range"))?)
+            Literal::Int(
+                text.parse()
+                    .map_err(|_| syntax(pos, "integer out of range"))?,
+            )
         };
-        Ok(Expr { kind: ExprKind::Literal(literal), pos })
+        Ok(Expr {
+            kind: ExprKind::Literal(literal),
+            pos,
+        })
     }
 }
 
-static EOF: Token = Token { tok: Tok::Eof, pos: Pos { offset: 0, line: 0, column: 0 } };
+static EOF: Token = Token {
+    tok: Tok::Eof,
+    pos: Pos {
+        offset: 0,
+        line: 0,
+        column: 0,
+    },
+};
 
 fn describe(tok: &Tok) -> String {
     match tok {
@@ -285,17 +365,23 @@ fn temporal(text: &str, pos: Pos) -> Result<Temporal, Error> {
     } else {
         Temporal::parse_date(text)
     };
-    parsed.filter(|t| t.kind != Kind::Time || t.offset.is_none()).ok_or_else(|| syntax(pos, format!("bad date/time literal @{text}")))
+    parsed
+        .filter(|t| t.kind != Kind::Time || t.offset.is_none())
+        .ok_or_else(|| syntax(pos, format!("bad date/time literal @{text}")))
 }
 
 /// The type named by an argument expression (`Quantity`, `FHIR.Patient`).
 fn type_of_expr(expr: &Expr) -> Option<TypeSpec> {
     match &expr.kind {
-        ExprKind::Member(None, name) => Some(TypeSpec { namespace: None, name: name.clone() }),
+        ExprKind::Member(None, name) => Some(TypeSpec {
+            namespace: None,
+            name: name.clone(),
+        }),
         ExprKind::Member(Some(target), name) => match &target.kind {
-            ExprKind::Member(None, ns) if ns == "FHIR" || ns == "System" => {
-                Some(TypeSpec { namespace: Some(ns.clone()), name: name.clone() })
-            }
+            ExprKind::Member(None, ns) if ns == "FHIR" || ns == "System" => Some(TypeSpec {
+                namespace: Some(ns.clone()),
+                name: name.clone(),
+            }),
             _ => None,
         },
         _ => None,
@@ -305,21 +391,33 @@ fn type_of_expr(expr: &Expr) -> Option<TypeSpec> {
 fn check_type(ty: &TypeSpec, pos: Pos) -> Result<(), Error> {
     let model = fhir_model::r4();
     let known = match ty.namespace.as_deref() {
-        Some("System") => SYSTEM_TYPES.contains(&ty.name.as_str()),
+        // Any System name is accepted; it just never matches a FHIR item.
+        Some("System") => true,
         Some(_) => model.type_def(&ty.name).is_some(),
         None => model.type_def(&ty.name).is_some() || SYSTEM_TYPES.contains(&ty.name.as_str()),
     };
-    if known { Ok(()) } else { Err(semantic(pos, format!("unknown type '{}'", ty.name))) }
+    if known {
+        Ok(())
+    } else {
+        Err(semantic(pos, format!("unknown type '{}'", ty.name)))
+    }
 }
 
 /// Parses a whole expression.
 pub(crate) fn parse_expr(text: &str) -> Result<Expr, Error> {
     let tokens = tokenize(text)?;
-    let mut parser = Parser { tokens, at: 0, depth: 0 };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let expr = parser.expression(0)?;
     let rest = parser.peek();
     if rest.tok != Tok::Eof {
-        return Err(syntax(rest.pos, format!("unexpected {}", describe(&rest.tok))));
+        return Err(syntax(
+            rest.pos,
+            format!("unexpected {}", describe(&rest.tok)),
+        ));
     }
     Ok(expr)
 }

@@ -1,1 +1,39 @@
-fn main() {}
+//! hestia: the one binary. Parses the command line, wires the configured store into the REST
+//! layer, and runs a command.
+//!
+//! Owns: CLI, configuration, the real clock and id generator, process start-up and shutdown.
+//! Must not know: business rules (they live in the library crates).
+
+mod cli;
+mod import;
+mod runtime;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    runtime::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Import(args) => import::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -5,7 +5,6 @@ use super::{FnDef, arg, eager, single, single_string};
 use crate::datetime::{Kind, Precision, Temporal};
 use crate::decimal::Decimal;
 use crate::error::Error;
-use crate::eval::Evaluator;
 use crate::quantity::{Quantity, calendar_keyword};
 use crate::value::{Collection, Item, Scalar};
 
@@ -31,13 +30,25 @@ conversions! {
     "toQuantity", "convertsToQuantity", to_quantity;
 }
 
-type Converter = for<'a> fn(Scalar<'_>, Option<&str>) -> Option<Item<'a>>;
+type Converter = fn(Scalar<'_>, Option<&str>) -> Option<Item<'static>>;
 
-fn convert<'a>(input: &[Item<'a>], args: &[Collection<'a>], name: &str, f: Converter, test: bool) -> Result<Collection<'a>, Error> {
-    let Some(item) = single(input, name)? else { return Ok(Vec::new()) };
+fn convert<'a>(
+    input: &[Item<'a>],
+    args: &[Collection<'a>],
+    name: &str,
+    f: Converter,
+    test: bool,
+) -> Result<Collection<'a>, Error> {
+    let Some(item) = single(input, name)? else {
+        return Ok(Vec::new());
+    };
     let unit = single_string(arg(args, 0), name)?;
     let converted = item.scalar().and_then(|s| f(s, unit.as_deref()));
-    Ok(vec![if test { Item::Boolean(converted.is_some()) } else { return Ok(converted.into_iter().collect()) }])
+    Ok(vec![if test {
+        Item::Boolean(converted.is_some())
+    } else {
+        return Ok(converted.into_iter().collect());
+    }])
 }
 
 fn to_boolean<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
@@ -73,7 +84,8 @@ fn to_integer<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
 
 fn parse_decimal_text(s: &str) -> Option<Decimal> {
     let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
-    (is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit())).then(|| Decimal::parse(s))?
+    (is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Decimal::parse(s))?
 }
 
 fn to_decimal<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
@@ -135,7 +147,9 @@ fn to_time<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
 /// `10 'mg'`, `4 days`, `1.5`.
 fn parse_quantity(text: &str) -> Option<Quantity> {
     let text = text.trim();
-    let end = text.find(|c: char| c.is_whitespace() || c == '\'').unwrap_or(text.len());
+    let end = text
+        .find(|c: char| c.is_whitespace() || c == '\'')
+        .unwrap_or(text.len());
     let (number, rest) = text.split_at(end);
     let value = parse_decimal_text(number)?;
     let rest = rest.trim();

@@ -8,18 +8,36 @@ use crate::eval::{Env, Evaluator};
 use crate::operators::contains_item;
 use crate::value::Collection;
 
-pub(super) const FUNCTIONS: &[FnDef] = &[lazy("where", 1, 1, where_), lazy("select", 1, 1, select), lazy("repeat", 1, 1, repeat)];
+pub(super) const FUNCTIONS: &[FnDef] = &[
+    lazy("where", 1, 1, where_),
+    lazy("select", 1, 1, select),
+    lazy("repeat", 1, 1, repeat),
+];
 
 /// Guards `repeat` against runaway growth.
 const REPEAT_LIMIT: usize = 100_000;
 
-fn where_<'a>(ev: &Evaluator<'a, '_>, env: &Env<'a>, input: Collection<'a>, args: &[Expr]) -> Result<Collection<'a>, Error> {
-    let Some(criteria) = args.first() else { return fail("where() needs criteria") };
+fn where_<'a>(
+    ev: &Evaluator<'a, '_>,
+    env: &Env<'a>,
+    input: Collection<'a>,
+    args: &[Expr],
+) -> Result<Collection<'a>, Error> {
+    let Some(criteria) = args.first() else {
+        return fail("where() needs criteria");
+    };
     filter(ev, env, input, criteria)
 }
 
-fn select<'a>(ev: &Evaluator<'a, '_>, env: &Env<'a>, input: Collection<'a>, args: &[Expr]) -> Result<Collection<'a>, Error> {
-    let Some(projection) = args.first() else { return fail("select() needs a projection") };
+fn select<'a>(
+    ev: &Evaluator<'a, '_>,
+    env: &Env<'a>,
+    input: Collection<'a>,
+    args: &[Expr],
+) -> Result<Collection<'a>, Error> {
+    let Some(projection) = args.first() else {
+        return fail("select() needs a projection");
+    };
     let mut out = Vec::new();
     for (i, item) in input.iter().enumerate() {
         out.extend(ev.eval(projection, &ev.item_env(env, item, i))?);
@@ -27,8 +45,15 @@ fn select<'a>(ev: &Evaluator<'a, '_>, env: &Env<'a>, input: Collection<'a>, args
     Ok(out)
 }
 
-fn repeat<'a>(ev: &Evaluator<'a, '_>, env: &Env<'a>, input: Collection<'a>, args: &[Expr]) -> Result<Collection<'a>, Error> {
-    let Some(projection) = args.first() else { return fail("repeat() needs a projection") };
+fn repeat<'a>(
+    ev: &Evaluator<'a, '_>,
+    env: &Env<'a>,
+    input: Collection<'a>,
+    args: &[Expr],
+) -> Result<Collection<'a>, Error> {
+    let Some(projection) = args.first() else {
+        return fail("repeat() needs a projection");
+    };
     let mut out: Collection<'a> = Vec::new();
     let mut pending = input;
     while !pending.is_empty() {

@@ -11,9 +11,15 @@ use crate::value::{Collection, Item, Scalar};
 
 pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("abs", 0, 0, abs),
-    eager("ceiling", 0, 0, |_, i, _| integral(&i, "ceiling", Decimal::ceiling)),
-    eager("floor", 0, 0, |_, i, _| integral(&i, "floor", Decimal::floor)),
-    eager("truncate", 0, 0, |_, i, _| integral(&i, "truncate", Decimal::truncate)),
+    eager("ceiling", 0, 0, |_, i, _| {
+        integral(&i, "ceiling", Decimal::ceiling)
+    }),
+    eager("floor", 0, 0, |_, i, _| {
+        integral(&i, "floor", Decimal::floor)
+    }),
+    eager("truncate", 0, 0, |_, i, _| {
+        integral(&i, "truncate", Decimal::truncate)
+    }),
     eager("round", 0, 1, round),
     eager("exp", 0, 0, |_, i, _| float(&i, "exp", f64::exp)),
     eager("ln", 0, 0, |_, i, _| float(&i, "ln", f64::ln)),
@@ -25,7 +31,9 @@ pub(super) const FUNCTIONS: &[FnDef] = &[
 
 /// The number of a singleton numeric input (`None` when empty).
 fn number(items: &[Item<'_>], name: &str) -> Result<Option<Decimal>, Error> {
-    let Some(item) = single(items, name)? else { return Ok(None) };
+    let Some(item) = single(items, name)? else {
+        return Ok(None);
+    };
     match item.scalar() {
         Some(Scalar::Int(i)) => Ok(Some(Decimal::from_i64(i))),
         Some(Scalar::Dec(d)) => Ok(Some(d)),
@@ -33,25 +41,48 @@ fn number(items: &[Item<'_>], name: &str) -> Result<Option<Decimal>, Error> {
     }
 }
 
-fn abs<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
-    let Some(item) = single(&input, "abs")? else { return Ok(Vec::new()) };
+fn abs<'a>(
+    _: &Evaluator<'a, '_>,
+    input: Collection<'a>,
+    _: Vec<Collection<'a>>,
+) -> Result<Collection<'a>, Error> {
+    let Some(item) = single(&input, "abs")? else {
+        return Ok(Vec::new());
+    };
     Ok(vec![match item.scalar() {
-        Some(Scalar::Int(i)) => Item::Integer(i.checked_abs().map_or_else(|| fail("arithmetic overflow"), Ok)?),
+        Some(Scalar::Int(i)) => Item::Integer(
+            i.checked_abs()
+                .map_or_else(|| fail("arithmetic overflow"), Ok)?,
+        ),
         Some(Scalar::Dec(d)) => Item::Decimal(d.abs()),
         Some(Scalar::Quantity(q)) => Item::Quantity(Quantity::new(q.value.abs(), q.unit)),
         _ => return fail(format!("abs() needs a number, got {}", item.type_name())),
     }])
 }
 
-fn integral<'a>(input: &[Item<'a>], name: &str, f: fn(Decimal) -> Option<Decimal>) -> Result<Collection<'a>, Error> {
-    let Some(d) = number(input, name)? else { return Ok(Vec::new()) };
+fn integral<'a>(
+    input: &[Item<'a>],
+    name: &str,
+    f: fn(Decimal) -> Option<Decimal>,
+) -> Result<Collection<'a>, Error> {
+    let Some(d) = number(input, name)? else {
+        return Ok(Vec::new());
+    };
     Ok(opt(f(d).and_then(Decimal::to_i64).map(Item::Integer)))
 }
 
-fn round<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
-    let Some(d) = number(&input, "round")? else { return Ok(Vec::new()) };
+fn round<'a>(
+    _: &Evaluator<'a, '_>,
+    input: Collection<'a>,
+    args: Vec<Collection<'a>>,
+) -> Result<Collection<'a>, Error> {
+    let Some(d) = number(&input, "round")? else {
+        return Ok(Vec::new());
+    };
     let digits = single_int(arg(&args, 0), "round")?.unwrap_or(0);
-    let Ok(digits) = u32::try_from(digits) else { return fail("round() needs a non-negative precision") };
+    let Ok(digits) = u32::try_from(digits) else {
+        return fail("round() needs a non-negative precision");
+    };
     Ok(opt(d.round(digits).map(Item::Decimal)))
 }
 
@@ -60,29 +91,55 @@ fn from_float<'a>(v: f64) -> Collection<'a> {
 }
 
 fn float<'a>(input: &[Item<'a>], name: &str, f: fn(f64) -> f64) -> Result<Collection<'a>, Error> {
-    let Some(d) = number(input, name)? else { return Ok(Vec::new()) };
+    let Some(d) = number(input, name)? else {
+        return Ok(Vec::new());
+    };
     Ok(from_float(f(d.to_f64())))
 }
 
-fn log<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
-    let (Some(x), Some(base)) = (number(&input, "log")?, number(arg(&args, 0), "log")?) else { return Ok(Vec::new()) };
+fn log<'a>(
+    _: &Evaluator<'a, '_>,
+    input: Collection<'a>,
+    args: Vec<Collection<'a>>,
+) -> Result<Collection<'a>, Error> {
+    let (Some(x), Some(base)) = (number(&input, "log")?, number(arg(&args, 0), "log")?) else {
+        return Ok(Vec::new());
+    };
     Ok(from_float(x.to_f64().ln() / base.to_f64().ln()))
 }
 
-fn power<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
-    let (Some(x), Some(y)) = (number(&input, "power")?, number(arg(&args, 0), "power")?) else { return Ok(Vec::new()) };
+fn power<'a>(
+    _: &Evaluator<'a, '_>,
+    input: Collection<'a>,
+    args: Vec<Collection<'a>>,
+) -> Result<Collection<'a>, Error> {
+    let (Some(x), Some(y)) = (number(&input, "power")?, number(arg(&args, 0), "power")?) else {
+        return Ok(Vec::new());
+    };
     let ints = matches!(
-        (input.first().and_then(Item::scalar), args.first().and_then(|a| a.first()).and_then(Item::scalar)),
+        (
+            input.first().and_then(Item::scalar),
+            args.first().and_then(|a| a.first()).and_then(Item::scalar)
+        ),
         (Some(Scalar::Int(_)), Some(Scalar::Int(_)))
     );
-    if ints && let (Some(b), Some(e)) = (x.to_i64(), y.to_i64()) && let Ok(e) = u32::try_from(e) {
+    if ints
+        && let (Some(b), Some(e)) = (x.to_i64(), y.to_i64())
+        && let Ok(e) = u32::try_from(e)
+    {
         return Ok(opt(b.checked_pow(e).map(Item::Integer)));
     }
     Ok(from_float(x.to_f64().powf(y.to_f64())))
 }
 
-fn precision<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
-    let Some(item) = single(&input, "precision")? else { return Ok(Vec::new()) };
+fn precision<'a>(
+    _: &Evaluator<'a, '_>,
+    input: Collection<'a>,
+    _: Vec<Collection<'a>>,
+) -> Result<Collection<'a>, Error> {
+    let Some(item) = single(&input, "precision")? else {
+        return Ok(Vec::new());
+    };
     let digits = match item.scalar() {
         Some(Scalar::Dec(d)) => i64::from(d.scale()),
         Some(Scalar::Int(_)) => 0,
@@ -96,9 +153,14 @@ fn precision<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection
                 Precision::Second => 14,
                 Precision::Millisecond => 17,
             };
-            if t.kind == Kind::Time { date - 8 + i64::from(t.precision == Precision::Millisecond) } else { date }
+            if t.kind == Kind::Time { date - 8 } else { date }
         }
-        _ => return fail(format!("precision() is not defined for {}", item.type_name())),
+        _ => {
+            return fail(format!(
+                "precision() is not defined for {}",
+                item.type_name()
+            ));
+        }
     };
     Ok(vec![Item::Integer(digits)])
 }

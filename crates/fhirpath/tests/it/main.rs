@@ -1,2 +1,6 @@
-#[test]
-fn placeholder() {}
+//! Integration tests: the official FHIRPath R4 suite and property tests.
+
+mod core;
+mod props;
+mod suite;
+mod xml;

@@ -1,0 +1,122 @@
+//! Planning ids for a bundle's writes and rewriting references between its entries:
+//! `urn:uuid:` full URLs and conditional references (`Patient?identifier=x|1`).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use store::Transaction;
+
+use crate::error::{ApiError, Code};
+use crate::interaction::batch::entry::{Entry, EntryMethod, Plan};
+use crate::state::AppState;
+use crate::write::conditional_matches;
+
+#[derive(Default)]
+pub(crate) struct Planner {
+    /// fullUrl → `Type/id`.
+    targets: HashMap<String, String>,
+    /// Conditional reference → `Type/id`.
+    resolved: HashMap<String, String>,
+}
+
+impl Planner {
+    /// Decides the id of a POST or PUT entry (resolving `ifNoneExist` and conditional PUTs in
+    /// the transaction) and records its fullUrl.
+    pub(crate) async fn plan(&mut self, state: &AppState, tx: &mut dyn Transaction, entry: &mut Entry) -> Result<(), ApiError> {
+        let resource_type = entry.resource_type.clone();
+        let plan = match entry.method {
+            EntryMethod::Post => match &entry.if_none_exist {
+                Some(condition) => match conditional_matches(state, tx, &resource_type, condition).await?.as_slice() {
+                    [] => Plan::Create(state.ids.new_id()),
+                    [existing] => Plan::Existing(existing.clone()),
+                    _ => return Err(ApiError::new(Code::MultipleMatches, "ifNoneExist matched more than one resource")),
+                },
+                None => Plan::Create(state.ids.new_id()),
+            },
+            EntryMethod::Put => match (&entry.id, &entry.query) {
+                (Some(id), _) => Plan::Update(id.clone()),
+                (None, query) => {
+                    let matches = conditional_matches(state, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
+                    match matches.as_slice() {
+                        [] => Plan::Update(
+                            entry.resource.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str).map_or_else(|| state.ids.new_id(), str::to_owned),
+                        ),
+                        [existing] => Plan::Update(existing.id.clone()),
+                        _ => return Err(ApiError::new(Code::MultipleMatches, "the conditional update matched more than one resource")),
+                    }
+                }
+            },
+            _ => Plan::None,
+        };
+        let id = match &plan {
+            Plan::Create(id) | Plan::Update(id) => Some(id.clone()),
+            Plan::Existing(stored) => Some(stored.id.clone()),
+            Plan::None => None,
+        };
+        if let (Some(full_url), Some(id)) = (&entry.full_url, id) {
+            self.targets.insert(full_url.clone(), format!("{resource_type}/{id}"));
+        }
+        entry.plan = plan;
+        Ok(())
+    }
+
+    /// Rewrites every `reference` in the entry's resource that names another entry's fullUrl or
+    /// is a conditional reference.
+    pub(crate) async fn rewrite(&mut self, state: &AppState, tx: &mut dyn Transaction, entry: &mut Entry) -> Result<(), ApiError> {
+        let Some(resource) = &mut entry.resource else { return Ok(()) };
+        let mut conditional = Vec::new();
+        collect_conditional(resource, &mut conditional);
+        for reference in conditional {
+            if self.resolved.contains_key(&reference) {
+                continue;
+            }
+            let Some((resource_type, query)) = reference.split_once('?') else { continue };
+            crate::write::check_type(resource_type)?;
+            let target = match conditional_matches(state, tx, resource_type, query).await?.as_slice() {
+                [one] => format!("{resource_type}/{}", one.id),
+                [] => return Err(ApiError::new(Code::PreconditionFailed, format!("conditional reference '{reference}' matched nothing"))),
+                _ => return Err(ApiError::new(Code::MultipleMatches, format!("conditional reference '{reference}' matched more than one resource"))),
+            };
+            self.resolved.insert(reference, target);
+        }
+        replace(resource, &self.targets, &self.resolved);
+        Ok(())
+    }
+}
+
+fn is_conditional(reference: &str) -> bool {
+    reference.split_once('?').is_some_and(|(path, _)| !path.contains('/') && !path.contains(':'))
+}
+
+fn collect_conditional(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, child) in fields {
+                match (key.as_str(), child) {
+                    ("reference", Value::String(reference)) if is_conditional(reference) => out.push(reference.clone()),
+                    _ => collect_conditional(child, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_conditional(item, out)),
+        _ => {}
+    }
+}
+
+fn replace(value: &mut Value, targets: &HashMap<String, String>, resolved: &HashMap<String, String>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, child) in fields.iter_mut() {
+                if let ("reference", Value::String(reference)) = (key.as_str(), &mut *child) {
+                    if let Some(target) = targets.get(reference.as_str()).or_else(|| resolved.get(reference.as_str())) {
+                        *reference = target.clone();
+                    }
+                } else {
+                    replace(child, targets, resolved);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| replace(item, targets, resolved)),
+        _ => {}
+    }
+}

@@ -1,0 +1,52 @@
+//! Process-wide services: logging, the real clock, random ids, opening the store.
+
+use std::sync::Arc;
+
+use store::{Clock, IdGenerator, Store, Timestamp};
+use store_sqlite::{Durability, SqliteConfig, SqliteStore};
+
+use crate::cli::StoreArgs;
+
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HESTIA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// The one real clock.
+pub(crate) struct SystemClock;
+
+impl Clock for SystemClock {
+    #[expect(clippy::disallowed_methods, reason = "this is the single real clock every other component is handed")]
+    fn now(&self) -> Timestamp {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        Timestamp::from_micros(micros)
+    }
+}
+
+/// Random UUIDs as logical ids.
+pub(crate) struct UuidIds;
+
+impl IdGenerator for UuidIds {
+    #[expect(clippy::disallowed_methods, reason = "this is the single random id source every other component is handed")]
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+pub(crate) async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
+    if let Some(url) = args.database.as_deref().filter(|u| !u.is_empty()) {
+        return Err(format!("database '{url}' is not supported yet: only the embedded SQLite store exists (PostgreSQL is tracked as its own issue)"));
+    }
+    let durability = match args.durability.as_str() {
+        "full" => Durability::Full,
+        "normal" => Durability::Normal,
+        other => return Err(format!("--durability must be full or normal, not '{other}'")),
+    };
+    std::fs::create_dir_all(&args.data).map_err(|e| format!("cannot create data directory {}: {e}", args.data.display()))?;
+    let config = SqliteConfig { path: args.data.join("hestia.db"), durability, readers: 8 };
+    let store = SqliteStore::open(config).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,1 @@
+//! Integration tests: the real `hestia` binary on a free port.
