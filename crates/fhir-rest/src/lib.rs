@@ -23,5 +23,5 @@ mod state;
 mod write;
 
 pub use error::{ApiError, Code};
-pub use router::router;
+pub use router::{router, serve};
 pub use state::{AppState, RestConfig};

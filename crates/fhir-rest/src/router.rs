@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .nest("/fhir", fhir)
+        .route("/fhir/", post(batch::handle).get(search::system_unsupported))
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(ready))
         .with_state(state)
@@ -46,4 +47,9 @@ async fn not_found(uri: Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(Code::MethodNotAllowed, format!("{method} is not supported at '{}'", uri.path()))
+}
+
+/// Serves the router on a bound listener until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
 }

@@ -3,10 +3,12 @@
 //! Owns: checking a `serde_json::Value` against the base StructureDefinitions of `fhir-model` —
 //! resource types, unknown elements, JSON types, cardinality, choice types, primitive formats
 //! (the regexes of the definitions), primitive extensions (`_birthDate`), extensions, empty
-//! values and required bindings whose value sets can be expanded offline. It reports every
-//! problem it finds as an [`Issue`]; FHIRPath invariants plug in through [`InvariantCheck`].
+//! values and required bindings whose value sets can be expanded offline, then the FHIRPath
+//! invariants of the definitions ([`StandardInvariants`], on by default in [`Validator::new`]).
+//! It reports every problem it finds as an [`Issue`]; other invariant checks plug in through
+//! [`InvariantCheck`].
 //!
-//! Must not know: HTTP, storage, FHIRPath evaluation, or any rule about an individual resource
+//! Must not know: HTTP, storage, how FHIRPath is evaluated (the `fhirpath` crate), or any rule about an individual resource
 //! type — every fact comes from the model, so a different FHIR version is a different model.
 //!
 //! Conventions: [`Issue::expression`] is a FHIRPath location from the resource type:
@@ -23,13 +25,15 @@
 //! is called once, with the root resource, only when the structural checks found no error.
 
 mod binding;
+mod invariant;
 mod issue;
 mod primitive;
 mod validator;
 mod walk;
 
+pub use invariant::{StandardInvariants, skipped_invariant_keys};
 pub use issue::{Issue, IssueType, Severity};
-pub use validator::{InvariantCheck, Validator};
+pub use validator::{InvariantCheck, Validator, standard_invariants};
 
 #[cfg(test)]
 mod tests;

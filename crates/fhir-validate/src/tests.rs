@@ -23,7 +23,7 @@ fn valid_resources_have_no_issues() {
         "resourceType": "Patient", "id": "p1", "active": true, "gender": "female", "birthDate": "1970-01-01",
         "name": [{"family": "Chalmers", "given": ["Peter", "James"]}],
         "multipleBirthInteger": 2,
-        "contact": [{"relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0131", "code": "N"}]}]}],
+        "contact": [{"name": {"text": "N"}, "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0131", "code": "N"}]}]}],
         "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}
     });
     insta::assert_snapshot!(check(patient), @"");

@@ -1,10 +1,12 @@
 //! The public entry point: a validator built once per model, reused for every resource.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 
 use fhir_model::Model;
 use serde_json::Value;
 
+use crate::invariant::StandardInvariants;
 use crate::issue::Issue;
 use crate::primitive::Primitive;
 use crate::walk::Walker;
@@ -13,6 +15,25 @@ use crate::walk::Walker;
 /// resource, after the structural checks, and only when those found no error.
 pub trait InvariantCheck: Send + Sync {
     fn check(&self, resource: &Value, out: &mut Vec<Issue>);
+}
+
+impl InvariantCheck for &'static StandardInvariants {
+    fn check(&self, resource: &Value, out: &mut Vec<Issue>) {
+        (**self).check(resource, out);
+    }
+}
+
+/// The standard invariants of `model`, compiled on first use and kept for the process.
+pub fn standard_invariants(model: &'static Model) -> &'static StandardInvariants {
+    static COMPILED: Mutex<Vec<(usize, &'static StandardInvariants)>> = Mutex::new(Vec::new());
+    let id = std::ptr::from_ref(model) as usize;
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, found)) = compiled.iter().find(|(m, _)| *m == id) {
+        return found;
+    }
+    let leaked: &'static StandardInvariants = Box::leak(Box::new(StandardInvariants::new(model)));
+    compiled.push((id, leaked));
+    leaked
 }
 
 /// Validates resources against one model. Cheap to share: build it once, validate many times.
@@ -24,7 +45,15 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// Structural validation plus the model's FHIRPath invariants ([`StandardInvariants`],
+    /// compiled once per model and shared by every validator of that model).
     pub fn new(model: &'static Model) -> Validator {
+        let standard: &'static StandardInvariants = standard_invariants(model);
+        Validator::structural(model).with_invariants(Box::new(standard))
+    }
+
+    /// Structural validation only (no invariants unless added with [`Validator::with_invariants`]).
+    pub fn structural(model: &'static Model) -> Validator {
         Validator {
             model,
             primitives: primitives(model),

@@ -23,6 +23,7 @@ mod lexer;
 mod navigate;
 mod operators;
 mod parser;
+mod patch;
 mod quantity;
 mod render;
 mod types;
@@ -34,6 +35,7 @@ pub use context::{EvalContext, Resolver, Terminology, Tracer};
 pub use datetime::{Kind as TemporalKind, Precision, Temporal};
 pub use decimal::Decimal;
 pub use error::{Error, Pos};
+pub use patch::{PatchError, apply_fhirpath_patch};
 pub use quantity::Quantity;
 pub use render::{item_value, to_typed_json};
 pub use value::{Collection, Item, Node};
@@ -123,6 +125,17 @@ impl Expression {
         input: &'a Json,
     ) -> Result<Option<bool>, Error> {
         let result = self.evaluate(ctx, input)?;
+        eval::to_bool(&result).map_err(|e| e.at(self.ast.pos))
+    }
+
+    /// [`Expression::evaluate_bool`] for one node of the resource (an element being checked
+    /// against its invariants); `%resource` comes from the context.
+    pub fn evaluate_bool_node<'a>(
+        &self,
+        ctx: &EvalContext<'a>,
+        node: Node<'a>,
+    ) -> Result<Option<bool>, Error> {
+        let result = self.evaluate_items(ctx, vec![Item::Node(node)])?;
         eval::to_bool(&result).map_err(|e| e.at(self.ast.pos))
     }
 

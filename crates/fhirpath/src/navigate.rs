@@ -106,11 +106,18 @@ fn has_key(obj: &Map<String, Value>, key: &str) -> bool {
     obj.contains_key(key) || obj.contains_key(&format!("_{key}"))
 }
 
-/// Keys of `obj` that are `name` followed by a type suffix (`valueQuantity` for `value`).
-fn choice_keys<'o>(obj: &'o Map<String, Value>, name: &'o str) -> impl Iterator<Item = &'o String> {
-    obj.keys().filter(move |k| {
-        k.strip_prefix(name)
+/// Keys of `obj` that are `name` followed by a type suffix (`valueQuantity` for `value`),
+/// including primitives that only have their `_` companion (`_valueString`), once each.
+fn choice_keys<'o>(obj: &'o Map<String, Value>, name: &'o str) -> impl Iterator<Item = &'o str> {
+    obj.keys().filter_map(move |k| {
+        let base = match k.strip_prefix('_') {
+            Some(base) if obj.contains_key(base) => return None,
+            Some(base) => base,
+            None => k.as_str(),
+        };
+        base.strip_prefix(name)
             .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+            .then_some(base)
     })
 }
 

@@ -8,7 +8,7 @@ use crate::datetime::Kind;
 use crate::decimal::Decimal;
 use crate::error::{Error, fail};
 use crate::quantity::{Quantity, calendar_keyword, ucum_to_calendar};
-use crate::value::{Collection, Item, Scalar};
+use crate::value::{Collection, Item, Scalar, primitive_kind};
 
 fn num_pair(a: &Scalar<'_>, b: &Scalar<'_>) -> Option<(Decimal, Decimal)> {
     let d = |s: &Scalar<'_>| match s {
@@ -345,10 +345,38 @@ pub(crate) fn contains_item(items: &[Item<'_>], item: &Item<'_>) -> bool {
     items.iter().any(|x| equal(x, item) == Some(true))
 }
 
+/// The text of a System string or a string-like FHIR primitive (`string`, `code`, `uri`...):
+/// items whose equality is plain string equality.
+fn string_key<'i>(item: &'i Item<'_>) -> Option<&'i str> {
+    match item {
+        Item::String(s) => Some(s),
+        Item::Node(n) if primitive_kind(n.type_name()) == Some("String") => n.json?.as_str(),
+        _ => None,
+    }
+}
+
 /// `a | b`: both, without duplicates.
 pub(crate) fn union<'a>(l: Collection<'a>, r: Collection<'a>) -> Collection<'a> {
-    let mut out: Collection<'a> = Vec::with_capacity(l.len() + r.len());
-    for item in l.into_iter().chain(r) {
+    let all: Collection<'a> = l.into_iter().chain(r).collect();
+    if all.len() > 8 {
+        // Strings only (`isDistinct()` over codes or fullUrls): hash them instead of comparing
+        // every pair.
+        let keep: Option<Vec<bool>> = {
+            let mut seen = std::collections::HashSet::with_capacity(all.len());
+            all.iter()
+                .map(|item| string_key(item).map(|key| seen.insert(key)))
+                .collect()
+        };
+        if let Some(keep) = keep {
+            return all
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(item, keep)| keep.then_some(item))
+                .collect();
+        }
+    }
+    let mut out: Collection<'a> = Vec::with_capacity(all.len());
+    for item in all {
         if !contains_item(&out, &item) {
             out.push(item);
         }

@@ -95,6 +95,26 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A node for an element of FHIR type `type_code` whose children are defined at `location`
+    /// (as `fhir_model::Model::property` resolves a JSON property: `Patient.contact` is
+    /// (`Patient`, `Patient.contact`), `Patient.name` is (`HumanName`, `HumanName`)).
+    pub fn at(json: &'a Value, location: &fhir_model::Location, type_code: &str) -> Node<'a> {
+        let model = fhir_model::r4();
+        let Some(def) = model.type_def(&location.type_name) else {
+            return Node::typed(json, type_code);
+        };
+        let def_path = def
+            .element(&location.path)
+            .map_or(def.name.as_str(), |e| e.path.as_str());
+        Node {
+            json: Some(json),
+            ext: None,
+            fhir_type: model.type_def(type_code).map_or("", |t| t.name.as_str()),
+            def_type: def.name.as_str(),
+            def_path,
+        }
+    }
+
     /// A node for a resource (typed by its `resourceType`) or untyped JSON.
     pub fn resource(json: &'a Value) -> Node<'a> {
         match json.get("resourceType").and_then(Value::as_str) {

@@ -18,6 +18,9 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Load FHIR bundles, resources or NDJSON files (also inside .tgz archives) into the store.
     Import(ImportArgs),
+    /// Evaluate a FHIRPath expression against a FHIR JSON resource (FILE, or stdin) and print
+    /// the result collection as one line of JSON.
+    Fhirpath(FhirpathArgs),
 }
 
 /// Where the data lives; shared by every command that opens the store.
@@ -56,4 +59,12 @@ pub(crate) struct ImportArgs {
     /// Files or directories: .json (Bundle or resource), .ndjson, .tgz/.tar.gz archives of those.
     #[arg(required = true)]
     pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct FhirpathArgs {
+    /// The FHIRPath expression.
+    pub(crate) expression: String,
+    /// A FHIR JSON resource; stdin when absent (empty stdin evaluates with no input).
+    pub(crate) file: Option<PathBuf>,
 }

@@ -5,6 +5,7 @@
 //! Must not know: business rules (they live in the library crates).
 
 mod cli;
+mod fhirpath_cmd;
 mod import;
 mod runtime;
 mod serve;
@@ -15,6 +16,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // A pure computation: no runtime, no logging set-up; errors go to stderr as they are.
+    if let cli::Command::Fhirpath(args) = &cli.command {
+        return fhirpath_cmd::run(args);
+    }
     runtime::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -27,6 +32,7 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Import(args) => import::run(args).await,
+            cli::Command::Fhirpath(_) => Ok(()), // handled above, before the runtime starts
         }
     });
     match result {

@@ -82,18 +82,24 @@ impl Sql {
     /// FHIR range semantics: the resource's value is the point `[column, column + 1)` and the
     /// search value the range `[low, high)`.
     fn date_condition(&mut self, column: &str, condition: &DateCondition) -> String {
-        let low = self.bind(Value::Integer(condition.low));
-        let high = self.bind(Value::Integer(condition.high));
         let (rl, rh) = (column.to_owned(), format!("({column} + 1)"));
+        // Bind only the bounds each prefix uses: SQLite rejects unused parameters.
         match condition.prefix {
-            Prefix::Eq | Prefix::Ap => format!("({rl} >= {low} AND {rh} <= {high})"),
-            Prefix::Ne => format!("NOT ({rl} >= {low} AND {rh} <= {high})"),
-            Prefix::Gt => format!("{rh} > {high}"),
-            Prefix::Lt => format!("{rl} < {low}"),
-            Prefix::Ge => format!("({rh} > {high} OR ({rl} >= {low} AND {rh} <= {high}))"),
-            Prefix::Le => format!("({rl} < {low} OR ({rl} >= {low} AND {rh} <= {high}))"),
-            Prefix::Sa => format!("{rl} >= {high}"),
-            Prefix::Eb => format!("{rh} <= {low}"),
+            Prefix::Gt => format!("{rh} > {}", self.bind(Value::Integer(condition.high))),
+            Prefix::Lt => format!("{rl} < {}", self.bind(Value::Integer(condition.low))),
+            Prefix::Sa => format!("{rl} >= {}", self.bind(Value::Integer(condition.high))),
+            Prefix::Eb => format!("{rh} <= {}", self.bind(Value::Integer(condition.low))),
+            prefix => {
+                let low = self.bind(Value::Integer(condition.low));
+                let high = self.bind(Value::Integer(condition.high));
+                let within = format!("({rl} >= {low} AND {rh} <= {high})");
+                match prefix {
+                    Prefix::Ne => format!("NOT {within}"),
+                    Prefix::Ge => format!("({rh} > {high} OR {within})"),
+                    Prefix::Le => format!("({rl} < {low} OR {within})"),
+                    _ => within,
+                }
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Validates every official R4 example: valid ones must produce no error, and the examples that
 //! fail must be exactly those listed in `tests/known-invalid-examples.txt`.
 
+mod invariants;
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::Path;
@@ -72,6 +74,11 @@ fn official_examples_are_valid() -> TestResult<()> {
     let elapsed = started.elapsed();
     let passed = examples.len() - failing.len();
     println!("validated {} examples in {elapsed:?}", examples.len());
+    let invariants = fhir_validate::standard_invariants(fhir_model::r4());
+    println!(
+        "invariant evaluation errors (constraint skipped): {:?}",
+        invariants.evaluation_errors()
+    );
     println!(
         "{passed}/{} examples valid, {} invalid",
         examples.len(),

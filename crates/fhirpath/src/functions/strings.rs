@@ -2,7 +2,7 @@
 //! `encode`/`decode`/`escape`/`unescape` helpers.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 
@@ -136,14 +136,15 @@ fn replace<'a>(
 }
 
 /// Compiled patterns, shared by all evaluations (invariants reuse a few patterns heavily).
-fn cache() -> &'static Mutex<HashMap<String, Regex>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+/// Shared through `Arc`: cloning a `Regex` would give each use a fresh match cache.
+fn cache() -> &'static Mutex<HashMap<String, Arc<Regex>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 const CACHE_LIMIT: usize = 512;
 
-fn compile(pattern: &str, full: bool) -> Result<Regex, Error> {
+fn compile(pattern: &str, full: bool) -> Result<Arc<Regex>, Error> {
     let text = if full {
         format!("^(?s:{pattern})$")
     } else {
@@ -152,15 +153,17 @@ fn compile(pattern: &str, full: bool) -> Result<Regex, Error> {
     if let Ok(cache) = cache().lock()
         && let Some(found) = cache.get(&text)
     {
-        return Ok(found.clone());
+        return Ok(Arc::clone(found));
     }
-    let regex = Regex::new(&text)
-        .or_else(|e| fail(format!("invalid regular expression '{pattern}': {e}")))?;
+    let regex = Arc::new(
+        Regex::new(&text)
+            .or_else(|e| fail(format!("invalid regular expression '{pattern}': {e}")))?,
+    );
     if let Ok(mut cache) = cache().lock() {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(text, regex.clone());
+        cache.insert(text, Arc::clone(&regex));
     }
     Ok(regex)
 }

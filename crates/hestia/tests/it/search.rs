@@ -1,0 +1,119 @@
+//! The basic search of the foundation: `_id`, `_lastUpdated`, token parameters, `_count`,
+//! paging, `_summary=count`, `_total`, `POST _search`.
+
+use serde_json::json;
+use testkit::TestServer;
+
+use crate::patient;
+
+fn ids(bundle: &serde_json::Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == "match")
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_identifier_and_tokens() {
+    let server = TestServer::start().await;
+    let a = server.post("Patient", &patient("a")).await.json()["id"].as_str().unwrap().to_owned();
+    let mut male = patient("b");
+    male["gender"] = json!("male");
+    let b = server.post("Patient", &male).await.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(ids(&server.get(&format!("Patient?_id={a}")).await.json()), [a.clone()]);
+    assert_eq!(ids(&server.get(&format!("Patient?_id={a},{b}")).await.json()).len(), 2);
+    assert_eq!(ids(&server.get("Patient?identifier=urn:test:mrn|b").await.json()), [b.clone()]);
+    assert_eq!(ids(&server.get("Patient?identifier=b").await.json()), [b.clone()]);
+    assert_eq!(ids(&server.get("Patient?identifier=urn:other|b").await.json()).len(), 0);
+    assert_eq!(ids(&server.get("Patient?identifier=urn:test:mrn|").await.json()).len(), 2);
+    assert_eq!(ids(&server.get("Patient?identifier=|b").await.json()).len(), 0, "|b means no system");
+    assert_eq!(ids(&server.get("Patient?gender=male").await.json()), [b.clone()]);
+    assert_eq!(ids(&server.get("Patient?gender:not=male").await.json()), [a.clone()]);
+    assert_eq!(ids(&server.get("Patient?gender=male&identifier=a").await.json()).len(), 0, "repeated parameters AND");
+    assert_eq!(ids(&server.get("Patient?active:missing=true").await.json()).len(), 2);
+    assert_eq!(ids(&server.get("Patient?gender:missing=false").await.json()).len(), 2);
+    let form = server
+        .send(server.client.post(server.url("Patient/_search")).header("content-type", "application/x-www-form-urlencoded").body("identifier=urn%3Atest%3Amrn%7Ca"))
+        .await;
+    assert_eq!(ids(&form.json()), [a]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_updated_prefixes() {
+    let server = TestServer::start().await;
+    // The test clock starts at 2026-01-01T00:00:00Z and advances 1 ms per reading.
+    server.post("Patient", &patient("t1")).await;
+    let second = server.post("Patient", &patient("t2")).await.json();
+    let instant = second["meta"]["lastUpdated"].as_str().unwrap().to_owned();
+    let count = |query: String| {
+        let server = &server;
+        async move { ids(&server.get(&query).await.json()).len() }
+    };
+    assert_eq!(count("Patient?_lastUpdated=2026".to_owned()).await, 2);
+    assert_eq!(count("Patient?_lastUpdated=2025".to_owned()).await, 0);
+    assert_eq!(count("Patient?_lastUpdated=gt2025-12-31".to_owned()).await, 2);
+    assert_eq!(count("Patient?_lastUpdated=lt2026-01-01".to_owned()).await, 0);
+    assert_eq!(count(format!("Patient?_lastUpdated=ge{instant}")).await, 1);
+    assert_eq!(count(format!("Patient?_lastUpdated=lt{instant}")).await, 1);
+    assert_eq!(count("Patient?_lastUpdated=ge2026-01-01T00:00:00%2B01:00".to_owned()).await, 2, "a + offset must survive");
+    assert_eq!(count("Patient?_lastUpdated=ne2026-01-01".to_owned()).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_totals_and_counts() {
+    let server = TestServer::start().await;
+    for i in 0..25 {
+        server.post("Patient", &patient(&format!("pg{i}"))).await;
+    }
+    let count = server.get("Patient?_summary=count").await.json();
+    assert_eq!(count["total"], 25);
+    assert!(count.get("entry").is_none());
+    let first = server.get("Patient?_count=10").await.json();
+    assert!(first.get("total").is_none(), "no counting unless asked");
+    assert_eq!(server.get("Patient?_count=10&_total=accurate").await.json()["total"], 25);
+    let mut seen = ids(&first);
+    let mut next = first["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
+    let mut pages = 1;
+    while let Some(url) = next {
+        // Writes between pages must neither duplicate nor skip what was there.
+        server.post("Patient", &patient("between")).await;
+        let page = server.send(server.client.get(url)).await.json();
+        seen.extend(ids(&page));
+        pages += 1;
+        next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
+    }
+    assert!(pages >= 3);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no duplicates across pages");
+    assert!(seen.len() >= 25);
+    let sorted = server.get("Patient?_sort=-_lastUpdated&_count=3").await.json();
+    let newest = &sorted["entry"][0]["resource"];
+    assert_eq!(newest["identifier"][0]["value"], "between");
+    let zero = server.get("Patient?_count=0&_total=accurate").await.json();
+    assert!(zero.get("entry").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_and_elements() {
+    let server = TestServer::start().await;
+    let mut body = patient("sum");
+    body["text"] = json!({"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"});
+    body["photo"] = json!([{"contentType": "image/png", "data": "AAAA"}]);
+    server.post("Patient", &body).await;
+    let summary = server.get("Patient?_summary=true").await.json();
+    let resource = &summary["entry"][0]["resource"];
+    assert!(resource.get("photo").is_none() && resource.get("text").is_none(), "{resource}");
+    assert_eq!(resource["meta"]["tag"][0]["code"], "SUBSETTED");
+    let elements = server.get("Patient?_elements=gender").await.json();
+    let resource = &elements["entry"][0]["resource"];
+    assert_eq!(resource["gender"], "female");
+    assert!(resource.get("name").is_none());
+    let data = server.get("Patient?_summary=data").await.json();
+    assert!(data["entry"][0]["resource"].get("text").is_none());
+    assert!(data["entry"][0]["resource"].get("photo").is_some());
+}
