@@ -91,7 +91,10 @@ pub struct Property<'m> {
 }
 
 impl Model {
-    #[expect(clippy::panic, reason = "the embedded model is produced by our build script; a parse failure is a build bug")]
+    #[expect(
+        clippy::panic,
+        reason = "the embedded model is produced by our build script; a parse failure is a build bug"
+    )]
     fn from_json(text: &str) -> Model {
         let raw: RawModel = match serde_json::from_str(text) {
             Ok(raw) => raw,
@@ -206,7 +209,8 @@ impl Model {
         if let Some(target) = &element.content_ref {
             return Location { type_name: owner.name.clone(), path: target.clone() };
         }
-        let inline = matches!(type_code, "BackboneElement" | "Element") && owner.children(&element.path).next().is_some();
+        let inline =
+            matches!(type_code, "BackboneElement" | "Element") && owner.children(&element.path).next().is_some();
         if inline {
             Location { type_name: owner.name.clone(), path: element.path.clone() }
         } else {

@@ -127,6 +127,7 @@ pub(crate) fn history(id: String, base: &str, links: &Links, total: Option<u64>,
 /// A `batch-response` or `transaction-response`: entry fields plus an optional resource text.
 pub(crate) fn response_bundle(id: String, kind: &str, entries: Vec<(Value, Option<String>)>) -> String {
     let head = json!({"resourceType": "Bundle", "id": id, "type": kind});
-    let entries: Vec<String> = entries.into_iter().map(|(fields, resource)| entry_text(fields, resource.as_deref())).collect();
+    let entries: Vec<String> =
+        entries.into_iter().map(|(fields, resource)| entry_text(fields, resource.as_deref())).collect();
     assemble(head, &entries)
 }

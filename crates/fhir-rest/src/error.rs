@@ -45,7 +45,9 @@ impl Code {
             Code::UnknownSearchParam => ("unknown-search-param", StatusCode::BAD_REQUEST, "not-supported"),
             Code::UnsupportedSearchParam => ("unsupported-search-param", StatusCode::BAD_REQUEST, "not-supported"),
             Code::NotAcceptable => ("not-acceptable", StatusCode::NOT_ACCEPTABLE, "not-supported"),
-            Code::UnsupportedMediaType => ("unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported"),
+            Code::UnsupportedMediaType => {
+                ("unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported")
+            }
             Code::PayloadTooLarge => ("payload-too-large", StatusCode::PAYLOAD_TOO_LARGE, "too-costly"),
             Code::MethodNotAllowed => ("method-not-allowed", StatusCode::METHOD_NOT_ALLOWED, "not-supported"),
             Code::StoreUnavailable => ("store-unavailable", StatusCode::SERVICE_UNAVAILABLE, "transient"),
@@ -109,7 +111,9 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match &error {
-            StoreError::NotFound { .. } | StoreError::VersionNotFound { .. } => ApiError::new(Code::NotFound, error.to_string()),
+            StoreError::NotFound { .. } | StoreError::VersionNotFound { .. } => {
+                ApiError::new(Code::NotFound, error.to_string())
+            }
             StoreError::Deleted { .. } => ApiError::new(Code::Deleted, error.to_string()),
             StoreError::VersionConflict { .. } => ApiError::new(Code::VersionConflict, error.to_string()),
             StoreError::InvalidCursor => ApiError::new(Code::InvalidRequest, error.to_string()),

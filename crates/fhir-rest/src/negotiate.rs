@@ -22,7 +22,10 @@ pub(crate) fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Res
     for (name, value) in params {
         match name.as_str() {
             "_format" if !is_json_format(value) => {
-                return Err(ApiError::new(Code::NotAcceptable, format!("_format '{value}' is not supported; use json")));
+                return Err(ApiError::new(
+                    Code::NotAcceptable,
+                    format!("_format '{value}' is not supported; use json"),
+                ));
             }
             "_pretty" => format.pretty = value == "true",
             _ => {}
@@ -35,7 +38,10 @@ pub(crate) fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Res
             media.is_empty() || is_json_media(media) || matches!(media, "*/*" | "application/*")
         });
         if !acceptable && !explicit_format {
-            return Err(ApiError::new(Code::NotAcceptable, format!("cannot produce '{accept}'; use application/fhir+json")));
+            return Err(ApiError::new(
+                Code::NotAcceptable,
+                format!("cannot produce '{accept}'; use application/fhir+json"),
+            ));
         }
     }
     Ok(format)

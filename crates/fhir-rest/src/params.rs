@@ -27,7 +27,8 @@ fn decode(text: &str) -> String {
 /// Rebuilds a query string (for paging links), percent-encoding what must be.
 pub(crate) fn encode_query(params: &[(String, String)]) -> String {
     use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-    const QUERY: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'&').add(b'+').add(b'<').add(b'>').add(b'=').add(b'%');
+    const QUERY: &AsciiSet =
+        &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'&').add(b'+').add(b'<').add(b'>').add(b'=').add(b'%');
     params
         .iter()
         .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))

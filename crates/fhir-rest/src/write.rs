@@ -22,7 +22,8 @@ pub(crate) fn check_type(resource_type: &str) -> Result<(), ApiError> {
 
 /// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
 pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
-    let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let valid =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if valid { Ok(()) } else { Err(ApiError::new(Code::InvalidRequest, format!("'{id}' is not a valid FHIR id"))) }
 }
 
@@ -131,9 +132,15 @@ pub(crate) async fn update(
     match resource.get("id").and_then(Value::as_str) {
         Some(body_id) if body_id == id => {}
         Some(body_id) => {
-            return Err(ApiError::at(Code::InvalidRequest, format!("resource id '{body_id}' does not match the URL id '{id}'"), "id"));
+            return Err(ApiError::at(
+                Code::InvalidRequest,
+                format!("resource id '{body_id}' does not match the URL id '{id}'"),
+                "id",
+            ));
         }
-        None => return Err(ApiError::at(Code::InvalidRequest, "an update must carry the resource id in the body", "id")),
+        None => {
+            return Err(ApiError::at(Code::InvalidRequest, "an update must carry the resource id in the body", "id"));
+        }
     }
     let current = tx.current(resource_type, id).await?;
     check_if_match(if_match, current.as_ref())?;

@@ -19,8 +19,14 @@ pub fn parse_date_range(text: &str) -> Option<DateRange> {
     };
     let mut parts = date_part.split('-');
     let year: i32 = parse_digits(parts.next()?, 4)?;
-    let month = match parts.next() { Some(m) => Some(parse_digits::<u8>(m, 2)?), None => None };
-    let day = match parts.next() { Some(d) => Some(parse_digits::<u8>(d, 2)?), None => None };
+    let month = match parts.next() {
+        Some(m) => Some(parse_digits::<u8>(m, 2)?),
+        None => None,
+    };
+    let day = match parts.next() {
+        Some(d) => Some(parse_digits::<u8>(d, 2)?),
+        None => None,
+    };
     if parts.next().is_some() {
         return None;
     }
@@ -33,7 +39,8 @@ pub fn parse_date_range(text: &str) -> Option<DateRange> {
         (Some(m), None, None) => {
             let month = Month::try_from(m).ok()?;
             let start = Date::from_calendar_date(year, month, 1).ok()?;
-            let (next_year, next_month) = if m == 12 { (year.checked_add(1)?, Month::January) } else { (year, month.next()) };
+            let (next_year, next_month) =
+                if m == 12 { (year.checked_add(1)?, Month::January) } else { (year, month.next()) };
             let end = Date::from_calendar_date(next_year, next_month, 1).ok()?;
             Some(DateRange { low: day_micros(start), high: day_micros(end) })
         }

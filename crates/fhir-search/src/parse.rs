@@ -189,8 +189,8 @@ fn parse_tokens(value: &str) -> Vec<TokenMatch> {
         .into_iter()
         .map(|v| match split_unescaped_pipe(&v) {
             None => TokenMatch::Code(unescape_pipe(&v)),
-            Some((system, code)) if system.is_empty() => TokenMatch::NoSystemCode(unescape_pipe(code)),
-            Some((system, code)) if code.is_empty() => TokenMatch::System(unescape_pipe(system)),
+            Some(("", code)) => TokenMatch::NoSystemCode(unescape_pipe(code)),
+            Some((system, "")) => TokenMatch::System(unescape_pipe(system)),
             Some((system, code)) => TokenMatch::SystemCode(unescape_pipe(system), unescape_pipe(code)),
         })
         .collect()
@@ -198,7 +198,8 @@ fn parse_tokens(value: &str) -> Vec<TokenMatch> {
 
 fn split_unescaped_pipe(value: &str) -> Option<(&str, &str)> {
     let bytes = value.as_bytes();
-    let index = (0..bytes.len()).find(|&i| bytes.get(i) == Some(&b'|') && (i == 0 || bytes.get(i - 1) != Some(&b'\\')))?;
+    let index =
+        (0..bytes.len()).find(|&i| bytes.get(i) == Some(&b'|') && (i == 0 || bytes.get(i - 1) != Some(&b'\\')))?;
     Some((value.get(..index)?, value.get(index + 1..)?))
 }
 

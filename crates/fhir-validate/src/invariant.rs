@@ -44,26 +44,17 @@ pub struct StandardInvariants {
 
 /// The keys listed in `tests/skipped-invariants.txt`.
 pub fn skipped_invariant_keys() -> impl Iterator<Item = &'static str> {
-    SKIPPED
-        .lines()
-        .filter_map(|line| line.split('#').next())
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
+    SKIPPED.lines().filter_map(|line| line.split('#').next()).map(str::trim).filter(|key| !key.is_empty())
 }
 
 impl StandardInvariants {
     /// Compiles every error-severity constraint of every type of `model` (once).
     pub fn new(model: &'static Model) -> StandardInvariants {
         let skipped: HashSet<&str> = skipped_invariant_keys().chain(["ele-1"]).collect();
-        let mut out = StandardInvariants {
-            model,
-            compiled: Vec::new(),
-            by_path: HashMap::new(),
-            unparsable: Vec::new(),
-        };
+        let mut out =
+            StandardInvariants { model, compiled: Vec::new(), by_path: HashMap::new(), unparsable: Vec::new() };
         let mut seen_types: HashSet<&str> = HashSet::new();
-        let mut pending: Vec<&'static str> =
-            model.resource_types().iter().map(String::as_str).collect();
+        let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
         pending.extend(["Resource", "DomainResource", "Element", "Extension"]);
         while let Some(name) = pending.pop() {
             if !seen_types.insert(name) {
@@ -80,10 +71,7 @@ impl StandardInvariants {
                     }
                     match fhirpath::parse(&constraint.expression) {
                         Ok(expression) => {
-                            out.by_path
-                                .entry(element.path.as_str())
-                                .or_default()
-                                .push(out.compiled.len());
+                            out.by_path.entry(element.path.as_str()).or_default().push(out.compiled.len());
                             out.compiled.push(Compiled {
                                 key: &constraint.key,
                                 human: &constraint.human,
@@ -91,9 +79,7 @@ impl StandardInvariants {
                                 errors: AtomicUsize::new(0),
                             });
                         }
-                        Err(error) => out
-                            .unparsable
-                            .push((constraint.key.as_str(), error.to_string())),
+                        Err(error) => out.unparsable.push((constraint.key.as_str(), error.to_string())),
                     }
                 }
             }
@@ -143,13 +129,7 @@ impl std::fmt::Debug for StandardInvariants {
 
 impl InvariantCheck for StandardInvariants {
     fn check(&self, resource: &Value, out: &mut Vec<Issue>) {
-        let mut walk = Walk {
-            invariants: self,
-            root: resource,
-            path: String::new(),
-            depth: 0,
-            out,
-        };
+        let mut walk = Walk { invariants: self, root: resource, path: String::new(), depth: 0, out };
         walk.resource(resource);
     }
 }
@@ -177,9 +157,7 @@ impl<'r> Walk<'_, 'r, '_> {
         if self.path.is_empty() {
             self.path.push_str(name);
         }
-        let ctx = EvalContext::new()
-            .with_resource(value)
-            .with_root_resource(self.root);
+        let ctx = EvalContext::new().with_resource(value).with_root_resource(self.root);
         let location = Location::root(name);
         self.evaluate(&ctx, value, &location, name, &[name]);
         self.object(&ctx, &location, object);
@@ -252,15 +230,8 @@ impl<'r> Walk<'_, 'r, '_> {
                     self.path.push_str(key);
                 }
             }
-            let paths = [
-                property.element.path.as_str(),
-                property.location.path.as_str(),
-            ];
-            let paths = if paths[0] == paths[1] {
-                &paths[..1]
-            } else {
-                &paths[..]
-            };
+            let paths = [property.element.path.as_str(), property.location.path.as_str()];
+            let paths = if paths[0] == paths[1] { &paths[..1] } else { &paths[..] };
             match value {
                 Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -277,20 +248,11 @@ impl<'r> Walk<'_, 'r, '_> {
         self.depth -= 1;
     }
 
-    fn value(
-        &mut self,
-        ctx: &EvalContext<'r>,
-        location: &Location,
-        type_code: &str,
-        paths: &[&str],
-        value: &'r Value,
-    ) {
+    fn value(&mut self, ctx: &EvalContext<'r>, location: &Location, type_code: &str, paths: &[&str], value: &'r Value) {
         if value.is_null() {
             return;
         }
-        if value.get("resourceType").is_some()
-            && self.invariants.model.is_subtype(type_code, "Resource")
-        {
+        if value.get("resourceType").is_some() && self.invariants.model.is_subtype(type_code, "Resource") {
             // `%rootResource` is the container of a contained resource; any other nested
             // resource (a Bundle entry, a Parameters value) is its own root (fhirpath.html).
             let contained = paths.first().is_some_and(|p| p.ends_with(".contained"));
@@ -310,13 +272,7 @@ impl<'r> Walk<'_, 'r, '_> {
     }
 
     /// The `_name` companion of a primitive: `ele-1` (natively) and the extensions inside.
-    fn companion(
-        &mut self,
-        ctx: &EvalContext<'r>,
-        object: &'r Map<String, Value>,
-        base: &str,
-        value: &'r Value,
-    ) {
+    fn companion(&mut self, ctx: &EvalContext<'r>, object: &'r Map<String, Value>, base: &str, value: &'r Value) {
         let element = Location::root("Element");
         let mark = self.path.len();
         self.path.push('.');

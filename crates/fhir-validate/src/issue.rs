@@ -62,13 +62,6 @@ impl Issue {
 /// `error structure @ Patient.foo: unknown element`
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} @ {}: {}",
-            self.severity.as_str(),
-            self.code.as_str(),
-            self.expression,
-            self.message
-        )
+        write!(f, "{} {} @ {}: {}", self.severity.as_str(), self.code.as_str(), self.expression, self.message)
     }
 }

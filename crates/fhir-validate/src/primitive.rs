@@ -41,11 +41,7 @@ impl Primitive {
             .element(&format!("{}.value", def.name))
             .and_then(|value| value.regex.as_deref())
             .and_then(|pattern| Regex::new(&format!("^(?:{})$", xml_classes(pattern))).ok());
-        Primitive {
-            kind,
-            regex,
-            is_xhtml: def.name == "xhtml",
-        }
+        Primitive { kind, regex, is_xhtml: def.name == "xhtml" }
     }
 
     #[cfg(test)]
@@ -91,13 +87,7 @@ fn json_type(value: &Value) -> &'static str {
 
 impl Walker<'_> {
     /// Checks one non-null primitive value of FHIR type `type_code`.
-    pub(crate) fn primitive(
-        &mut self,
-        type_code: &str,
-        primitive: &Primitive,
-        value: &Value,
-        element: &ElementDef,
-    ) {
+    pub(crate) fn primitive(&mut self, type_code: &str, primitive: &Primitive, value: &Value, element: &ElementDef) {
         let expected = match primitive.kind {
             JsonKind::Boolean => "boolean",
             JsonKind::Integer | JsonKind::Decimal => "number",
@@ -107,10 +97,7 @@ impl Walker<'_> {
             (JsonKind::Boolean, Value::Bool(_)) => return,
             (JsonKind::Integer, Value::Number(n)) => {
                 if n.as_i64().and_then(|i| i32::try_from(i).ok()).is_none() {
-                    self.error(
-                        IssueType::Value,
-                        format!("{type_code} value {n} is not a 32-bit integer"),
-                    );
+                    self.error(IssueType::Value, format!("{type_code} value {n} is not a 32-bit integer"));
                     return;
                 }
                 n.to_string()
@@ -122,10 +109,7 @@ impl Walker<'_> {
             }
             _ => {
                 let found = json_type(value);
-                self.error(
-                    IssueType::Structure,
-                    format!("{type_code} must be a JSON {expected}, found {found}"),
-                );
+                self.error(IssueType::Structure, format!("{type_code} must be a JSON {expected}, found {found}"));
                 return;
             }
         };
@@ -144,11 +128,7 @@ impl Walker<'_> {
             return;
         }
         if s.trim().is_empty() {
-            self.issue(
-                Severity::Warning,
-                IssueType::Value,
-                format!("{type_code} is only whitespace"),
-            );
+            self.issue(Severity::Warning, IssueType::Value, format!("{type_code} is only whitespace"));
         }
         if self.format(type_code, primitive, s) && type_code == "code" {
             self.code_binding(element, s);
@@ -165,31 +145,20 @@ impl Walker<'_> {
         }
         let shown: String = text.chars().take(60).collect();
         let ellipsis = if shown.len() < text.len() { "..." } else { "" };
-        self.error(
-            IssueType::Value,
-            format!("'{shown}{ellipsis}' is not a valid {type_code}"),
-        );
+        self.error(IssueType::Value, format!("'{shown}{ellipsis}' is not a valid {type_code}"));
         false
     }
 
     /// The `_name` sibling of a primitive element: an object with only `id`/`extension`, or for
     /// repeating elements an array of them aligned with the values (`null` where there is none).
     /// `values` is the plain `name` sibling, if present.
-    pub(crate) fn primitive_extension(
-        &mut self,
-        element: &ElementDef,
-        value: &Value,
-        values: Option<&Value>,
-    ) {
+    pub(crate) fn primitive_extension(&mut self, element: &ElementDef, value: &Value, values: Option<&Value>) {
         if !element.is_array() {
             self.element_extension(value);
             return;
         }
         let Some(items) = value.as_array() else {
-            self.error(
-                IssueType::Structure,
-                "must be an array, as the element repeats".to_owned(),
-            );
+            self.error(IssueType::Structure, "must be an array, as the element repeats".to_owned());
             return;
         };
         if items.is_empty() {
@@ -200,11 +169,7 @@ impl Walker<'_> {
         if let Some(values) = values
             && values.len() != items.len()
         {
-            let message = format!(
-                "has {} entries but its primitive extensions have {}",
-                values.len(),
-                items.len()
-            );
+            let message = format!("has {} entries but its primitive extensions have {}", values.len(), items.len());
             self.error(IssueType::Structure, message);
         }
         for (i, item) in items.iter().enumerate() {
@@ -212,10 +177,7 @@ impl Walker<'_> {
             if item.is_null() {
                 // A null on both sides is reported with the values.
                 if values.is_none() {
-                    self.error(
-                        IssueType::Structure,
-                        "null is only allowed where the value is present".to_owned(),
-                    );
+                    self.error(IssueType::Structure, "null is only allowed where the value is present".to_owned());
                 }
             } else {
                 self.element_extension(item);
@@ -229,10 +191,7 @@ impl Walker<'_> {
             Some(object) => self.object(&Location::root("Element"), object),
             None => {
                 let found = json_type(value);
-                self.error(
-                    IssueType::Structure,
-                    format!("primitive extension must be a JSON object, found {found}"),
-                );
+                self.error(IssueType::Structure, format!("primitive extension must be a JSON object, found {found}"));
             }
         }
     }

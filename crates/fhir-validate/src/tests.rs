@@ -10,11 +10,7 @@ fn check(resource: Value) -> String {
 }
 
 fn render(issues: &[Issue]) -> String {
-    issues
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 #[test]
@@ -111,7 +107,8 @@ fn integers_are_32_bit_and_respect_their_type() {
     insta::assert_snapshot!(check(ok), @"");
     let big = json!({"resourceType": "Patient", "multipleBirthInteger": 2147483648_i64});
     insta::assert_snapshot!(check(big), @"error value @ Patient.multipleBirth.ofType(integer): integer value 2147483648 is not a 32-bit integer");
-    let positive = json!({"resourceType": "Patient", "telecom": [{"value": "1", "rank": 1}, {"value": "2", "rank": 0}]});
+    let positive =
+        json!({"resourceType": "Patient", "telecom": [{"value": "1", "rank": 1}, {"value": "2", "rank": 0}]});
     insta::assert_snapshot!(check(positive), @"error value @ Patient.telecom[1].rank: '0' is not a valid positiveInt");
     let unsigned = json!({"resourceType": "ImagingStudy", "status": "available", "subject": {"reference": "Patient/1"},
         "numberOfSeries": -1, "numberOfInstances": 0});
@@ -216,15 +213,15 @@ fn primitive_extensions() {
 #[test]
 fn repeating_primitive_extensions_align_with_values() {
     let ext = json!({"extension": [{"url": "http://example.org/a", "valueString": "b"}]});
-    let aligned = json!({"resourceType": "Patient", "name": [{"given": ["a", null, "c"], "_given": [null, ext, null]}]});
+    let aligned =
+        json!({"resourceType": "Patient", "name": [{"given": ["a", null, "c"], "_given": [null, ext, null]}]});
     insta::assert_snapshot!(check(aligned), @"");
     let misaligned = json!({"resourceType": "Patient", "name": [{"given": ["a", null], "_given": [null, null, ext]}]});
     insta::assert_snapshot!(check(misaligned), @r#"
     error structure @ Patient.name[0].given[1]: null is only allowed where a primitive extension is present
     error structure @ Patient.name[0].given: has 2 entries but its primitive extensions have 3
     "#);
-    let not_array =
-        json!({"resourceType": "Patient", "name": [{"given": ["a"], "_given": {"id": "x"}}]});
+    let not_array = json!({"resourceType": "Patient", "name": [{"given": ["a"], "_given": {"id": "x"}}]});
     insta::assert_snapshot!(check(not_array), @"error structure @ Patient.name[0].given: must be an array, as the element repeats");
     let only_extensions = json!({"resourceType": "Patient", "name": [{"_given": [ext, null]}]});
     insta::assert_snapshot!(check(only_extensions), @"error structure @ Patient.name[0].given[1]: null is only allowed where the value is present");
@@ -275,13 +272,10 @@ fn required_bindings() {
     "#);
     let clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical";
     let concept = |codings: Value| json!({"resourceType": "Condition", "subject": {"reference": "Patient/1"}, "clinicalStatus": {"coding": codings}});
-    let wrong = concept(
-        json!([{"system": clinical, "code": "bogus"}, {"system": "http://example.org/local", "code": "x"}]),
-    );
+    let wrong =
+        concept(json!([{"system": clinical, "code": "bogus"}, {"system": "http://example.org/local", "code": "x"}]));
     insta::assert_snapshot!(check(wrong), @"error code-invalid @ Condition.clinicalStatus: 'http://terminology.hl7.org/CodeSystem/condition-clinical#bogus' is not in the required value set http://hl7.org/fhir/ValueSet/condition-clinical");
-    let one_matches = concept(
-        json!([{"system": clinical, "code": "bogus"}, {"system": clinical, "code": "active"}]),
-    );
+    let one_matches = concept(json!([{"system": clinical, "code": "bogus"}, {"system": clinical, "code": "active"}]));
     insta::assert_snapshot!(check(one_matches), @"");
     let other_system_only = concept(json!([{"system": "http://example.org/local", "code": "x"}]));
     insta::assert_snapshot!(check(other_system_only), @"");
@@ -289,8 +283,7 @@ fn required_bindings() {
 
 #[test]
 fn xhtml_must_be_a_div() {
-    let patient =
-        json!({"resourceType": "Patient", "text": {"status": "generated", "div": "<p>x</p>"}});
+    let patient = json!({"resourceType": "Patient", "text": {"status": "generated", "div": "<p>x</p>"}});
     insta::assert_snapshot!(check(patient), @"error value @ Patient.text.div: xhtml must start with <div");
 }
 
@@ -305,11 +298,7 @@ struct FailEverything;
 
 impl InvariantCheck for FailEverything {
     fn check(&self, resource: &Value, out: &mut Vec<Issue>) {
-        let expression = resource
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let expression = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_owned();
         out.push(Issue {
             severity: Severity::Error,
             code: IssueType::Invariant,
@@ -331,19 +320,11 @@ fn invariants_run_only_on_structurally_valid_resources() {
 #[test]
 fn every_primitive_but_xhtml_has_a_compiled_regex() {
     let validator = Validator::new(fhir_model::r4());
-    let mut missing: Vec<&str> = validator
-        .primitives
-        .iter()
-        .filter(|(_, p)| !p.has_regex())
-        .map(|(name, _)| *name)
-        .collect();
+    let mut missing: Vec<&str> =
+        validator.primitives.iter().filter(|(_, p)| !p.has_regex()).map(|(name, _)| *name).collect();
     missing.sort_unstable();
     assert_eq!(missing, ["xhtml"]);
-    assert!(
-        validator.primitives.len() >= 20,
-        "{:?}",
-        validator.primitives.keys()
-    );
+    assert!(validator.primitives.len() >= 20, "{:?}", validator.primitives.keys());
 }
 
 #[test]
@@ -405,15 +386,8 @@ fn never_panics_when_any_value_is_replaced_by_junk() {
 /// Every JSON pointer below `value` (not the root itself).
 fn collect_pointers(value: &Value, at: String, out: &mut Vec<String>) {
     let children: Vec<(String, &Value)> = match value {
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
-            .collect(),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i.to_string(), v))
-            .collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v)).collect(),
+        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
         _ => Vec::new(),
     };
     for (key, child) in children {

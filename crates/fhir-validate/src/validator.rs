@@ -54,11 +54,7 @@ impl Validator {
 
     /// Structural validation only (no invariants unless added with [`Validator::with_invariants`]).
     pub fn structural(model: &'static Model) -> Validator {
-        Validator {
-            model,
-            primitives: primitives(model),
-            invariants: None,
-        }
+        Validator { model, primitives: primitives(model), invariants: None }
     }
 
     /// Adds the invariant hook, run after the structural checks found no error.
@@ -99,8 +95,7 @@ impl std::fmt::Debug for Validator {
 /// Finds every primitive type used by any element reachable from the resource types.
 fn primitives(model: &'static Model) -> HashMap<&'static str, Primitive> {
     let mut seen: HashSet<&'static str> = HashSet::new();
-    let mut pending: Vec<&'static str> =
-        model.resource_types().iter().map(String::as_str).collect();
+    let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
     pending.extend(["Resource", "Element", "Extension"]);
     let mut out = HashMap::new();
     while let Some(name) = pending.pop() {
@@ -114,13 +109,7 @@ fn primitives(model: &'static Model) -> HashMap<&'static str, Primitive> {
             out.insert(name, Primitive::new(model, def));
         }
         for element in &def.elements {
-            pending.extend(
-                element
-                    .types
-                    .iter()
-                    .map(|t| t.code.as_str())
-                    .filter(|code| !seen.contains(code)),
-            );
+            pending.extend(element.types.iter().map(|t| t.code.as_str()).filter(|code| !seen.contains(code)));
         }
     }
     out

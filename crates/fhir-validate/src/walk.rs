@@ -26,12 +26,7 @@ struct Seen<'m> {
 
 impl<'v> Walker<'v> {
     pub(crate) fn new(validator: &'v Validator, root: &str) -> Walker<'v> {
-        Walker {
-            validator,
-            issues: Vec::new(),
-            path: root.to_owned(),
-            depth: 0,
-        }
+        Walker { validator, issues: Vec::new(), path: root.to_owned(), depth: 0 }
     }
 
     pub(crate) fn finish(self) -> Vec<Issue> {
@@ -39,12 +34,7 @@ impl<'v> Walker<'v> {
     }
 
     pub(crate) fn issue(&mut self, severity: Severity, code: IssueType, message: String) {
-        self.issues.push(Issue {
-            severity,
-            code,
-            expression: self.path.clone(),
-            message,
-        });
+        self.issues.push(Issue { severity, code, expression: self.path.clone(), message });
     }
 
     pub(crate) fn error(&mut self, code: IssueType, message: String) {
@@ -74,28 +64,17 @@ impl<'v> Walker<'v> {
     /// A whole resource (the root, or `contained`, `Bundle.entry.resource`, ...).
     pub(crate) fn resource(&mut self, value: &Value) {
         let Some(object) = value.as_object() else {
-            self.error(
-                IssueType::Structure,
-                "a resource must be a JSON object".to_owned(),
-            );
+            self.error(IssueType::Structure, "a resource must be a JSON object".to_owned());
             return;
         };
         let model = self.validator.model;
         match object.get("resourceType") {
             None => self.error(IssueType::Required, "resourceType is missing".to_owned()),
-            Some(Value::String(name)) if model.is_resource_type(name) => {
-                self.object(&Location::root(name), object)
-            }
+            Some(Value::String(name)) if model.is_resource_type(name) => self.object(&Location::root(name), object),
             Some(Value::String(name)) => {
-                self.error(
-                    IssueType::Invalid,
-                    format!("'{name}' is not a known concrete resource type"),
-                );
+                self.error(IssueType::Invalid, format!("'{name}' is not a known concrete resource type"));
             }
-            Some(_) => self.error(
-                IssueType::Structure,
-                "resourceType must be a JSON string".to_owned(),
-            ),
+            Some(_) => self.error(IssueType::Structure, "resourceType must be a JSON string".to_owned()),
         }
     }
 
@@ -122,19 +101,11 @@ impl<'v> Walker<'v> {
                 Some(base) => (base, true),
                 None => (key.as_str(), false),
             };
-            let property = if base.contains(['[', '.']) {
-                None
-            } else {
-                model.property(at, base)
-            };
-            let property = property
-                .filter(|p| !is_extension || self.validator.primitives.contains_key(p.type_code));
+            let property = if base.contains(['[', '.']) { None } else { model.property(at, base) };
+            let property = property.filter(|p| !is_extension || self.validator.primitives.contains_key(p.type_code));
             // The R4 snapshots type `Resource.id` as a plain string; resource.html defines it as `id`.
             let property = match property {
-                Some(p) if is_resource_root && base == "id" => Some(Property {
-                    type_code: "id",
-                    ..p
-                }),
+                Some(p) if is_resource_root && base == "id" => Some(Property { type_code: "id", ..p }),
                 other => other,
             };
             let Some(property) = property else {
@@ -150,10 +121,7 @@ impl<'v> Walker<'v> {
                 self.property(&property, key, value, object);
             }
             self.leave(mark);
-            seen.push(Seen {
-                element: property.element,
-                key: base,
-            });
+            seen.push(Seen { element: property.element, key: base });
         }
         self.cardinality(at, object, &seen);
         self.depth -= 1;
@@ -174,11 +142,7 @@ impl<'v> Walker<'v> {
             return;
         };
         for element in def.children(&at.path) {
-            let mut keys: Vec<&str> = seen
-                .iter()
-                .filter(|s| std::ptr::eq(s.element, element))
-                .map(|s| s.key)
-                .collect();
+            let mut keys: Vec<&str> = seen.iter().filter(|s| std::ptr::eq(s.element, element)).map(|s| s.key).collect();
             keys.sort_unstable();
             keys.dedup();
             let name = element.name().trim_end_matches("[x]");
@@ -186,11 +150,7 @@ impl<'v> Walker<'v> {
             if keys.len() > 1 {
                 self.error(
                     IssueType::Structure,
-                    format!(
-                        "only one of {} is allowed, found {}",
-                        element.name(),
-                        keys.join(", ")
-                    ),
+                    format!("only one of {} is allowed, found {}", element.name(), keys.join(", ")),
                 );
             }
             let count = keys.first().map_or(0, |key| {
@@ -206,19 +166,12 @@ impl<'v> Walker<'v> {
                 let message = if count == 0 {
                     format!("{} is required (min {})", element.name(), element.min)
                 } else {
-                    format!(
-                        "{} needs at least {} entries, found {count}",
-                        element.name(),
-                        element.min
-                    )
+                    format!("{} needs at least {} entries, found {count}", element.name(), element.min)
                 };
                 self.error(IssueType::Required, message);
             }
             if count > 0 && element.max_count() == Some(0) {
-                self.error(
-                    IssueType::Structure,
-                    format!("{} is not allowed (max 0)", element.name()),
-                );
+                self.error(IssueType::Structure, format!("{} is not allowed (max 0)", element.name()));
             }
             self.leave(mark);
         }
@@ -237,31 +190,19 @@ impl<'v> Walker<'v> {
     }
 
     /// The value of `key` in `object` (the path already names the property).
-    fn property(
-        &mut self,
-        property: &Property<'_>,
-        key: &str,
-        value: &Value,
-        object: &Map<String, Value>,
-    ) {
+    fn property(&mut self, property: &Property<'_>, key: &str, value: &Value, object: &Map<String, Value>) {
         let element = property.element;
         let is_primitive = self.validator.primitives.contains_key(property.type_code);
         if !element.is_array() {
             if value.is_array() {
-                self.error(
-                    IssueType::Structure,
-                    format!("must not be an array (max {})", element.max),
-                );
+                self.error(IssueType::Structure, format!("must not be an array (max {})", element.max));
             } else {
                 self.value(property, value);
             }
             return;
         }
         let Value::Array(items) = value else {
-            self.error(
-                IssueType::Structure,
-                "must be an array, as the element repeats".to_owned(),
-            );
+            self.error(IssueType::Structure, "must be an array, as the element repeats".to_owned());
             return;
         };
         if items.is_empty() {
@@ -271,22 +212,13 @@ impl<'v> Walker<'v> {
         if let Some(max) = element.max_count()
             && items.len() > usize::try_from(max).unwrap_or(usize::MAX)
         {
-            self.error(
-                IssueType::Structure,
-                format!("at most {max} entries allowed, found {}", items.len()),
-            );
+            self.error(IssueType::Structure, format!("at most {max} entries allowed, found {}", items.len()));
         }
-        let extensions = if is_primitive {
-            object.get(&format!("_{key}")).and_then(Value::as_array)
-        } else {
-            None
-        };
+        let extensions = if is_primitive { object.get(&format!("_{key}")).and_then(Value::as_array) } else { None };
         for (i, item) in items.iter().enumerate() {
             let mark = self.enter_index(i);
             if item.is_null() {
-                let has_extension = extensions
-                    .and_then(|e| e.get(i))
-                    .is_some_and(|e| !e.is_null());
+                let has_extension = extensions.and_then(|e| e.get(i)).is_some_and(|e| !e.is_null());
                 if !has_extension {
                     self.error(
                         IssueType::Structure,
@@ -316,15 +248,8 @@ impl<'v> Walker<'v> {
             return;
         }
         let Some(object) = value.as_object() else {
-            let expected = if type_code.is_empty() {
-                "an object"
-            } else {
-                type_code
-            };
-            self.error(
-                IssueType::Structure,
-                format!("must be a JSON object ({expected})"),
-            );
+            let expected = if type_code.is_empty() { "an object" } else { type_code };
+            self.error(IssueType::Structure, format!("must be a JSON object ({expected})"));
             return;
         };
         self.object(&property.location, object);

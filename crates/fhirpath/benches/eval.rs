@@ -13,8 +13,7 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The Synthea patient bundles of the shared sample archive.
 fn bundles() -> BenchResult<Vec<Value>> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthea-r4-sample.tgz");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthea-r4-sample.tgz");
     let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut out = Vec::new();
@@ -66,23 +65,12 @@ fn main() -> BenchResult<()> {
     let loading = Instant::now();
     let bundles = bundles()?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "loaded {} Synthea bundles in {:?}",
-        bundles.len(),
-        loading.elapsed()
-    )?;
+    writeln!(out, "loaded {} Synthea bundles in {:?}", bundles.len(), loading.elapsed())?;
     let cases = [
         ("Patient", "Patient.name"),
-        (
-            "Observation",
-            "Observation.subject.where(resolve() is Patient)",
-        ),
+        ("Observation", "Observation.subject.where(resolve() is Patient)"),
         ("Observation", "(Observation.value as Quantity)"),
-        (
-            "Condition",
-            "Condition.onset.as(dateTime) | Condition.onset.as(Period)",
-        ),
+        ("Condition", "Condition.onset.as(dateTime) | Condition.onset.as(Period)"),
     ];
     for (resource_type, text) in cases {
         let expression = fhirpath::parse(text)?;

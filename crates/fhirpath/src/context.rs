@@ -45,10 +45,8 @@ impl<'a> EvalContext<'a> {
 
     /// Sets "now" from a FHIR dateTime with at least seconds and an offset.
     pub fn with_now(mut self, now: &str) -> Result<EvalContext<'a>, Error> {
-        let parsed = Temporal::parse_datetime(now).ok_or_else(|| Error::Syntax {
-            pos: Pos::default(),
-            message: format!("'{now}' is not a dateTime"),
-        })?;
+        let parsed = Temporal::parse_datetime(now)
+            .ok_or_else(|| Error::Syntax { pos: Pos::default(), message: format!("'{now}' is not a dateTime") })?;
         self.now = Some(parsed);
         Ok(self)
     }

@@ -115,9 +115,7 @@ impl Temporal {
             rest = r;
             if let Some(r) = rest.strip_prefix('-') {
                 let (day, r) = num(r, 2)?;
-                (1..=days_in_month(self.year, month))
-                    .contains(&day)
-                    .then_some(())?;
+                (1..=days_in_month(self.year, month)).contains(&day).then_some(())?;
                 self.day = day;
                 self.precision = Precision::Day;
                 rest = r;
@@ -217,14 +215,9 @@ impl Temporal {
     fn local_millis(&self) -> i64 {
         let days = match self.kind {
             Kind::Time => 0,
-            _ => days_from_civil(
-                i64::from(self.year),
-                i64::from(self.month.max(1)),
-                i64::from(self.day.max(1)),
-            ),
+            _ => days_from_civil(i64::from(self.year), i64::from(self.month.max(1)), i64::from(self.day.max(1))),
         };
-        let secs =
-            i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
+        let secs = i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
         (days * 86_400 + secs) * 1000 + i64::from(self.millisecond)
     }
 
@@ -286,19 +279,11 @@ impl Temporal {
         };
         // Seconds and milliseconds are one precision for comparison.
         let level = |p: Precision| {
-            if p == Precision::Millisecond {
-                Precision::Second
-            } else {
-                p
-            }
+            if p == Precision::Millisecond { Precision::Second } else { p }
         };
         let (pa, pb) = (level(a.precision), level(b.precision));
         let common = pa.min(pb);
-        let start = if a.kind == Kind::Time {
-            Precision::Hour
-        } else {
-            Precision::Year
-        };
+        let start = if a.kind == Kind::Time { Precision::Hour } else { Precision::Year };
         let (fa, fb) = (a.fields(), b.fields());
         for p in (start as usize)..=(common as usize) {
             let i = p - 1;
@@ -311,24 +296,15 @@ impl Temporal {
                 return Some(ord);
             }
         }
-        if pa == pb {
-            Some(Ordering::Equal)
-        } else {
-            None
-        }
+        if pa == pb { Some(Ordering::Equal) } else { None }
     }
 
     /// `~`: same precision and same value.
     pub fn equivalent(&self, other: &Temporal) -> bool {
         let level = |p: Precision| {
-            if p == Precision::Millisecond {
-                Precision::Second
-            } else {
-                p
-            }
+            if p == Precision::Millisecond { Precision::Second } else { p }
         };
-        level(self.precision) == level(other.precision)
-            && self.compare(other) == Some(Ordering::Equal)
+        level(self.precision) == level(other.precision) && self.compare(other) == Some(Ordering::Equal)
     }
 
     /// Adds `amount` of a calendar unit (`year`, `month`, `week`, `day`, `hour`, `minute`,
@@ -437,11 +413,7 @@ impl std::fmt::Display for Temporal {
                 Some(0) => out.push('Z'),
                 Some(off) => {
                     let sign = if off < 0 { '-' } else { '+' };
-                    out.push_str(&format!(
-                        "{sign}{:02}:{:02}",
-                        off.abs() / 60,
-                        off.abs() % 60
-                    ));
+                    out.push_str(&format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60));
                 }
                 None => {}
             }
@@ -467,10 +439,7 @@ mod tests {
     fn parses_and_renders() {
         let t = Temporal::parse_datetime("2015-02-04T14:34:28.123+10:00").unwrap();
         assert_eq!(t.to_string(), "2015-02-04T14:34:28.123+10:00");
-        assert_eq!(
-            Temporal::parse_date("1974-12-25").unwrap().to_string(),
-            "1974-12-25"
-        );
+        assert_eq!(Temporal::parse_date("1974-12-25").unwrap().to_string(), "1974-12-25");
         assert!(Temporal::parse_date("1974-13").is_none());
     }
 

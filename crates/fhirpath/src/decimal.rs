@@ -21,20 +21,14 @@ fn pow10(n: u32) -> Option<i128> {
 }
 
 impl Decimal {
-    pub const ZERO: Decimal = Decimal {
-        mantissa: 0,
-        scale: 0,
-    };
+    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
 
     pub fn new(mantissa: i128, scale: u32) -> Decimal {
         Decimal { mantissa, scale }
     }
 
     pub fn from_i64(v: i64) -> Decimal {
-        Decimal {
-            mantissa: i128::from(v),
-            scale: 0,
-        }
+        Decimal { mantissa: i128::from(v), scale: 0 }
     }
 
     pub fn scale(&self) -> u32 {
@@ -65,19 +59,15 @@ impl Decimal {
         }
         let mut mantissa: i128 = 0;
         for b in int.bytes().chain(frac.bytes()) {
-            mantissa = mantissa
-                .checked_mul(10)?
-                .checked_add(i128::from(b - b'0'))?;
+            mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
         }
         let mut scale = i64::try_from(frac.len()).ok()? - i64::from(exponent);
         while scale < 0 {
             mantissa = mantissa.checked_mul(10)?;
             scale += 1;
         }
-        let mut d = Decimal {
-            mantissa: if negative { -mantissa } else { mantissa },
-            scale: u32::try_from(scale).ok()?,
-        };
+        let mut d =
+            Decimal { mantissa: if negative { -mantissa } else { mantissa }, scale: u32::try_from(scale).ok()? };
         if d.scale > MAX_SCALE {
             d = d.round(MAX_SCALE)?;
         }
@@ -91,11 +81,7 @@ impl Decimal {
         }
         let d = Decimal::parse(&format!("{v:.15e}"))?;
         // Drop float noise and trailing zeros.
-        let magnitude = if v == 0.0 {
-            0
-        } else {
-            v.abs().log10().floor() as i64
-        };
+        let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i64 };
         let keep = (14 - magnitude).clamp(0, i64::from(MAX_SCALE));
         Some(d.round(u32::try_from(keep).ok()?)?.normalized())
     }
@@ -119,30 +105,17 @@ impl Decimal {
 
     pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
         let (a, b, scale) = Decimal::align(self, other)?;
-        Some(Decimal {
-            mantissa: a.checked_add(b)?,
-            scale,
-        })
+        Some(Decimal { mantissa: a.checked_add(b)?, scale })
     }
 
     pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
         let (a, b, scale) = Decimal::align(self, other)?;
-        Some(Decimal {
-            mantissa: a.checked_sub(b)?,
-            scale,
-        })
+        Some(Decimal { mantissa: a.checked_sub(b)?, scale })
     }
 
     pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
-        let d = Decimal {
-            mantissa: self.mantissa.checked_mul(other.mantissa)?,
-            scale: self.scale + other.scale,
-        };
-        if d.scale > MAX_SCALE {
-            d.round(MAX_SCALE)
-        } else {
-            Some(d)
-        }
+        let d = Decimal { mantissa: self.mantissa.checked_mul(other.mantissa)?, scale: self.scale + other.scale };
+        if d.scale > MAX_SCALE { d.round(MAX_SCALE) } else { Some(d) }
     }
 
     /// Division to 8 fraction digits, trailing zeros dropped; `None` for division by zero.
@@ -154,15 +127,11 @@ impl Decimal {
         // self/other = (ma * 10^(sb + target + 1 - sa)) / mb, at scale target + 1, then rounded.
         let shift = i64::from(other.scale) + i64::from(target) + 1 - i64::from(self.scale);
         let numerator = if shift >= 0 {
-            self.mantissa
-                .checked_mul(pow10(u32::try_from(shift).ok()?)?)?
+            self.mantissa.checked_mul(pow10(u32::try_from(shift).ok()?)?)?
         } else {
             self.mantissa / pow10(u32::try_from(-shift).ok()?)?
         };
-        let raw = Decimal {
-            mantissa: numerator / other.mantissa,
-            scale: target + 1,
-        };
+        let raw = Decimal { mantissa: numerator / other.mantissa, scale: target + 1 };
         Some(raw.round(target)?.normalized())
     }
 
@@ -172,10 +141,7 @@ impl Decimal {
         if b == 0 {
             return None;
         }
-        Some(Decimal {
-            mantissa: a / b,
-            scale: 0,
-        })
+        Some(Decimal { mantissa: a / b, scale: 0 })
     }
 
     /// Remainder of truncating division (`mod`).
@@ -184,24 +150,15 @@ impl Decimal {
         if b == 0 {
             return None;
         }
-        Some(Decimal {
-            mantissa: a % b,
-            scale,
-        })
+        Some(Decimal { mantissa: a % b, scale })
     }
 
     pub fn negated(self) -> Decimal {
-        Decimal {
-            mantissa: -self.mantissa,
-            scale: self.scale,
-        }
+        Decimal { mantissa: -self.mantissa, scale: self.scale }
     }
 
     pub fn abs(self) -> Decimal {
-        Decimal {
-            mantissa: self.mantissa.abs(),
-            scale: self.scale,
-        }
+        Decimal { mantissa: self.mantissa.abs(), scale: self.scale }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -215,23 +172,13 @@ impl Decimal {
     /// Rounds half away from zero to `digits` fraction digits.
     pub fn round(self, digits: u32) -> Option<Decimal> {
         if digits >= self.scale {
-            return Some(Decimal {
-                mantissa: self.rescale(digits)?,
-                scale: digits,
-            });
+            return Some(Decimal { mantissa: self.rescale(digits)?, scale: digits });
         }
         let divisor = pow10(self.scale - digits)?;
         let q = self.mantissa / divisor;
         let r = self.mantissa % divisor;
-        let q = if r.abs() * 2 >= divisor {
-            q + self.mantissa.signum()
-        } else {
-            q
-        };
-        Some(Decimal {
-            mantissa: q,
-            scale: digits,
-        })
+        let q = if r.abs() * 2 >= divisor { q + self.mantissa.signum() } else { q };
+        Some(Decimal { mantissa: q, scale: digits })
     }
 
     /// Removes trailing fraction zeros (`2.500` → `2.5`, `1.0` → `1`).
@@ -245,10 +192,7 @@ impl Decimal {
     }
 
     pub fn truncate(self) -> Option<Decimal> {
-        Some(Decimal {
-            mantissa: self.mantissa / pow10(self.scale)?,
-            scale: 0,
-        })
+        Some(Decimal { mantissa: self.mantissa / pow10(self.scale)?, scale: 0 })
     }
 
     pub fn floor(self) -> Option<Decimal> {
@@ -272,11 +216,7 @@ impl Decimal {
     /// The integer value when there is no fraction.
     pub fn to_i64(self) -> Option<i64> {
         let n = self.normalized();
-        if n.scale == 0 {
-            i64::try_from(n.mantissa).ok()
-        } else {
-            None
-        }
+        if n.scale == 0 { i64::try_from(n.mantissa).ok() } else { None }
     }
 
     pub fn cmp_value(&self, other: &Decimal) -> Ordering {
@@ -301,11 +241,8 @@ impl std::fmt::Display for Decimal {
         if scale == 0 {
             return write!(f, "{sign}{digits}");
         }
-        let padded = if digits.len() <= scale {
-            format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
-        } else {
-            digits
-        };
+        let padded =
+            if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
         let (int, frac) = padded.split_at(padded.len() - scale);
         write!(f, "{sign}{int}.{frac}")
     }
@@ -325,15 +262,7 @@ mod tests {
         assert_eq!(d("1.2").checked_mul(d("1.8")).unwrap().to_string(), "2.16");
         assert_eq!(d("1").checked_div(d("2")).unwrap().to_string(), "0.5");
         assert_eq!(d("2").checked_div(d("2")).unwrap().to_string(), "1");
-        assert_eq!(
-            d("1.2")
-                .checked_div(d("1.8"))
-                .unwrap()
-                .round(2)
-                .unwrap()
-                .to_string(),
-            "0.67"
-        );
+        assert_eq!(d("1.2").checked_div(d("1.8")).unwrap().round(2).unwrap().to_string(), "0.67");
         assert_eq!(d("2.2").checked_rem(d("1.8")).unwrap().to_string(), "0.4");
         assert_eq!(d("-0.05").to_string(), "-0.05");
         assert_eq!(d("1e3").to_string(), "1000");
@@ -344,9 +273,6 @@ mod tests {
         assert_eq!(d("3.14159").round(3).unwrap().to_string(), "3.142");
         assert_eq!(d("-2.1").floor().unwrap().to_string(), "-3");
         assert_eq!(d("-1.1").ceiling().unwrap().to_string(), "-1");
-        assert_eq!(
-            Decimal::from_f64(4.000000000000001).unwrap().to_string(),
-            "4"
-        );
+        assert_eq!(Decimal::from_f64(4.000000000000001).unwrap().to_string(), "4");
     }
 }

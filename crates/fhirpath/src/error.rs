@@ -40,19 +40,16 @@ impl Error {
 
     pub fn message(&self) -> &str {
         match self {
-            Error::Syntax { message, .. }
-            | Error::Semantic { message, .. }
-            | Error::Evaluation { message, .. } => message,
+            Error::Syntax { message, .. } | Error::Semantic { message, .. } | Error::Evaluation { message, .. } => {
+                message
+            }
         }
     }
 
     /// Fills in the position of an evaluation error raised where it was not known.
     pub(crate) fn at(self, at: Pos) -> Error {
         match self {
-            Error::Evaluation { pos: None, message } => Error::Evaluation {
-                pos: Some(at),
-                message,
-            },
+            Error::Evaluation { pos: None, message } => Error::Evaluation { pos: Some(at), message },
             other => other,
         }
     }
@@ -60,8 +57,5 @@ impl Error {
 
 /// An evaluation error whose position the caller fills in.
 pub(crate) fn fail<T>(message: impl Into<String>) -> Result<T, Error> {
-    Err(Error::Evaluation {
-        pos: None,
-        message: message.into(),
-    })
+    Err(Error::Evaluation { pos: None, message: message.into() })
 }

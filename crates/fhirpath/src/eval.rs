@@ -32,10 +32,7 @@ pub(crate) fn to_bool(items: &[Item<'_>]) -> Result<Option<bool>, Error> {
     match items {
         [] => Ok(None),
         [one] => Ok(Some(one.as_bool().unwrap_or(true))),
-        _ => fail(format!(
-            "expected a single boolean, got {} items",
-            items.len()
-        )),
+        _ => fail(format!("expected a single boolean, got {} items", items.len())),
     }
 }
 
@@ -57,11 +54,7 @@ impl<'a> Evaluator<'a, '_> {
 
     /// The environment for evaluating a lambda argument on one item.
     pub(crate) fn item_env(&self, env: &Env<'a>, item: &Item<'a>, index: usize) -> Env<'a> {
-        Env {
-            focus: vec![item.clone()],
-            index: Some(index),
-            total: env.total.clone(),
-        }
+        Env { focus: vec![item.clone()], index: Some(index), total: env.total.clone() }
     }
 
     fn eval_kind(&self, expr: &Expr, env: &Env<'a>) -> Result<Collection<'a>, Error> {
@@ -92,10 +85,7 @@ impl<'a> Evaluator<'a, '_> {
                 let input = self.target(target.as_deref(), env)?;
                 match func.imp {
                     Imp::Eager(f) => {
-                        let values = args
-                            .iter()
-                            .map(|a| self.eval(a, env))
-                            .collect::<Result<Vec<_>, _>>()?;
+                        let values = args.iter().map(|a| self.eval(a, env)).collect::<Result<Vec<_>, _>>()?;
                         f(self, input, values)
                     }
                     Imp::Lazy(f) => f(self, env, input, args),
@@ -110,21 +100,16 @@ impl<'a> Evaluator<'a, '_> {
                 let index = self.eval(index, env)?;
                 match index.as_slice() {
                     [] => Ok(Vec::new()),
-                    [Item::Integer(i)] => Ok(usize::try_from(*i)
-                        .ok()
-                        .and_then(|i| input.into_iter().nth(i))
-                        .into_iter()
-                        .collect()),
+                    [Item::Integer(i)] => {
+                        Ok(usize::try_from(*i).ok().and_then(|i| input.into_iter().nth(i)).into_iter().collect())
+                    }
                     _ => fail("an index must be a single integer"),
                 }
             }
             ExprKind::This => Ok(env.focus.clone()),
-            ExprKind::IndexVar => Ok(env
-                .index
-                .and_then(|i| i64::try_from(i).ok())
-                .map(Item::Integer)
-                .into_iter()
-                .collect()),
+            ExprKind::IndexVar => {
+                Ok(env.index.and_then(|i| i64::try_from(i).ok()).map(Item::Integer).into_iter().collect())
+            }
             ExprKind::Total => Ok(env.total.clone().unwrap_or_default()),
             ExprKind::Var(name) => self.variable(name),
             ExprKind::Neg(inner) => operators::negate(&self.eval(inner, env)?),
@@ -139,13 +124,7 @@ impl<'a> Evaluator<'a, '_> {
         }
     }
 
-    fn binary(
-        &self,
-        op: BinOp,
-        l: &Expr,
-        r: &Expr,
-        env: &Env<'a>,
-    ) -> Result<Collection<'a>, Error> {
+    fn binary(&self, op: BinOp, l: &Expr, r: &Expr, env: &Env<'a>) -> Result<Collection<'a>, Error> {
         if !matches!(op, BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies) {
             let left = self.eval(l, env)?;
             let right = self.eval(r, env)?;
@@ -213,20 +192,15 @@ impl<'a> Evaluator<'a, '_> {
     }
 }
 
-fn type_test<'a>(
-    input: Collection<'a>,
-    op: TypeOp,
-    ty: &TypeSpec,
-) -> Result<Collection<'a>, Error> {
+fn type_test<'a>(input: Collection<'a>, op: TypeOp, ty: &TypeSpec) -> Result<Collection<'a>, Error> {
     match op {
         TypeOp::Is | TypeOp::IsFn => match input.as_slice() {
             [] => Ok(Vec::new()),
             [one] => Ok(vec![Item::Boolean(types::matches(one, ty, false))]),
             _ => fail("'is' needs a single item"),
         },
-        TypeOp::As | TypeOp::AsFn | TypeOp::OfType => Ok(input
-            .into_iter()
-            .filter(|item| types::matches(item, ty, true))
-            .collect()),
+        TypeOp::As | TypeOp::AsFn | TypeOp::OfType => {
+            Ok(input.into_iter().filter(|item| types::matches(item, ty, true)).collect())
+        }
     }
 }

@@ -27,10 +27,8 @@ pub(crate) struct Token {
     pub pos: Pos,
 }
 
-const PUNCTS: [&str; 21] = [
-    "<=", ">=", "!=", "!~", "(", ")", "[", "]", "{", "}", ".", ",", "+", "-", "*", "/", "&", "|",
-    "<", ">", "=",
-];
+const PUNCTS: [&str; 21] =
+    ["<=", ">=", "!=", "!~", "(", ")", "[", "]", "{", "}", ".", ",", "+", "-", "*", "/", "&", "|", "<", ">", "="];
 
 struct Lexer<'t> {
     text: &'t str,
@@ -40,23 +38,13 @@ struct Lexer<'t> {
 }
 
 fn syntax(pos: Pos, message: impl Into<String>) -> Error {
-    Error::Syntax {
-        pos,
-        message: message.into(),
-    }
+    Error::Syntax { pos, message: message.into() }
 }
 
 impl<'t> Lexer<'t> {
     fn pos(&self) -> Pos {
-        let column = self
-            .text
-            .get(self.line_start..self.offset)
-            .map_or(0, |s| s.chars().count());
-        Pos {
-            offset: self.offset,
-            line: self.line,
-            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
-        }
+        let column = self.text.get(self.line_start..self.offset).map_or(0, |s| s.chars().count());
+        Pos { offset: self.offset, line: self.line, column: u32::try_from(column + 1).unwrap_or(u32::MAX) }
     }
 
     fn rest(&self) -> &'t str {
@@ -120,9 +108,7 @@ impl<'t> Lexer<'t> {
                 None => return Err(syntax(start, "unterminated string")),
                 Some(c) if c == quote => return Ok(out),
                 Some('\\') => {
-                    let c = self
-                        .bump()
-                        .ok_or_else(|| syntax(start, "unterminated string"))?;
+                    let c = self.bump().ok_or_else(|| syntax(start, "unterminated string"))?;
                     match c {
                         'n' => out.push('\n'),
                         'r' => out.push('\r'),
@@ -131,15 +117,10 @@ impl<'t> Lexer<'t> {
                         'u' => {
                             let mut code = String::new();
                             for _ in 0..4 {
-                                code.push(
-                                    self.bump().ok_or_else(|| syntax(start, "bad \\u escape"))?,
-                                );
+                                code.push(self.bump().ok_or_else(|| syntax(start, "bad \\u escape"))?);
                             }
-                            let n = u32::from_str_radix(&code, 16)
-                                .map_err(|_| syntax(start, "bad \\u escape"))?;
-                            out.push(
-                                char::from_u32(n).ok_or_else(|| syntax(start, "bad \\u escape"))?,
-                            );
+                            let n = u32::from_str_radix(&code, 16).map_err(|_| syntax(start, "bad \\u escape"))?;
+                            out.push(char::from_u32(n).ok_or_else(|| syntax(start, "bad \\u escape"))?);
                         }
                         '\\' | '/' | '\'' | '"' | '`' => out.push(c),
                         other => {
@@ -168,10 +149,7 @@ impl<'t> Lexer<'t> {
 
     fn ident(&mut self) -> String {
         let start = self.offset;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
             self.bump();
         }
         self.text.get(start..self.offset).unwrap_or("").to_owned()
@@ -201,15 +179,9 @@ impl<'t> Lexer<'t> {
         };
         let tok = match c {
             '\'' => Tok::Str(self.quoted('\'', pos)?),
-            '`' => Tok::Ident {
-                name: self.quoted('`', pos)?,
-                quoted: true,
-            },
+            '`' => Tok::Ident { name: self.quoted('`', pos)?, quoted: true },
             '0'..='9' => Tok::Number(self.number()),
-            'a'..='z' | 'A'..='Z' | '_' => Tok::Ident {
-                name: self.ident(),
-                quoted: false,
-            },
+            'a'..='z' | 'A'..='Z' | '_' => Tok::Ident { name: self.ident(), quoted: false },
             '@' => {
                 self.bump();
                 Tok::Temporal(self.temporal())
@@ -246,12 +218,7 @@ impl<'t> Lexer<'t> {
 
 /// All tokens of `text`, ending with `Eof`.
 pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, Error> {
-    let mut lexer = Lexer {
-        text,
-        offset: 0,
-        line: 1,
-        line_start: 0,
-    };
+    let mut lexer = Lexer { text, offset: 0, line: 1, line_start: 0 };
     let mut out = Vec::new();
     loop {
         let token = lexer.next()?;

@@ -52,10 +52,7 @@ pub struct Expression {
 /// Parses FHIRPath text. Unknown functions, wrong argument counts and unknown type names are
 /// reported here (as `Error::Semantic`), lexical and grammar errors as `Error::Syntax`.
 pub fn parse(text: &str) -> Result<Expression, Error> {
-    Ok(Expression {
-        text: text.to_owned(),
-        ast: parser::parse_expr(text)?,
-    })
+    Ok(Expression { text: text.to_owned(), ast: parser::parse_expr(text)? })
 }
 
 impl Expression {
@@ -64,11 +61,7 @@ impl Expression {
     }
 
     /// Evaluates against a resource (or any FHIR JSON; resources are typed by `resourceType`).
-    pub fn evaluate<'a>(
-        &self,
-        ctx: &EvalContext<'a>,
-        input: &'a Json,
-    ) -> Result<Collection<'a>, Error> {
+    pub fn evaluate<'a>(&self, ctx: &EvalContext<'a>, input: &'a Json) -> Result<Collection<'a>, Error> {
         self.evaluate_items(ctx, vec![Item::Node(Node::resource(input))])
     }
 
@@ -84,57 +77,27 @@ impl Expression {
     }
 
     /// Evaluates with an arbitrary input collection (`%context`).
-    pub fn evaluate_items<'a>(
-        &self,
-        ctx: &EvalContext<'a>,
-        input: Collection<'a>,
-    ) -> Result<Collection<'a>, Error> {
-        let own_resource = || {
-            input
-                .iter()
-                .filter(|i| i.json().is_some_and(|j| j.get("resourceType").is_some()))
-                .cloned()
-                .collect()
-        };
-        let resource: Collection<'a> = ctx
-            .resource
-            .map_or_else(own_resource, |r| vec![Evaluator::resource_item(r)]);
-        let root_resource = ctx
-            .root_resource
-            .map_or_else(|| resource.clone(), |r| vec![Evaluator::resource_item(r)]);
-        let evaluator = Evaluator {
-            ctx,
-            resource,
-            root_resource,
-            context: input.clone(),
-        };
-        let env = Env {
-            focus: input,
-            index: None,
-            total: None,
-        };
+    pub fn evaluate_items<'a>(&self, ctx: &EvalContext<'a>, input: Collection<'a>) -> Result<Collection<'a>, Error> {
+        let own_resource =
+            || input.iter().filter(|i| i.json().is_some_and(|j| j.get("resourceType").is_some())).cloned().collect();
+        let resource: Collection<'a> = ctx.resource.map_or_else(own_resource, |r| vec![Evaluator::resource_item(r)]);
+        let root_resource = ctx.root_resource.map_or_else(|| resource.clone(), |r| vec![Evaluator::resource_item(r)]);
+        let evaluator = Evaluator { ctx, resource, root_resource, context: input.clone() };
+        let env = Env { focus: input, index: None, total: None };
         evaluator.eval(&self.ast, &env)
     }
 
     /// Evaluates as a FHIR invariant or filter: `Some(true/false)` for a single boolean (or,
     /// by singleton evaluation, any single item = true), `None` for an empty result, an error
     /// for several items. Whether empty passes is the caller's decision.
-    pub fn evaluate_bool<'a>(
-        &self,
-        ctx: &EvalContext<'a>,
-        input: &'a Json,
-    ) -> Result<Option<bool>, Error> {
+    pub fn evaluate_bool<'a>(&self, ctx: &EvalContext<'a>, input: &'a Json) -> Result<Option<bool>, Error> {
         let result = self.evaluate(ctx, input)?;
         eval::to_bool(&result).map_err(|e| e.at(self.ast.pos))
     }
 
     /// [`Expression::evaluate_bool`] for one node of the resource (an element being checked
     /// against its invariants); `%resource` comes from the context.
-    pub fn evaluate_bool_node<'a>(
-        &self,
-        ctx: &EvalContext<'a>,
-        node: Node<'a>,
-    ) -> Result<Option<bool>, Error> {
+    pub fn evaluate_bool_node<'a>(&self, ctx: &EvalContext<'a>, node: Node<'a>) -> Result<Option<bool>, Error> {
         let result = self.evaluate_items(ctx, vec![Item::Node(node)])?;
         eval::to_bool(&result).map_err(|e| e.at(self.ast.pos))
     }
@@ -148,10 +111,7 @@ impl Expression {
         input: &'a Json,
     ) -> Result<Vec<(&'a Json, &'static str)>, Error> {
         let result = self.evaluate(ctx, input)?;
-        Ok(result
-            .iter()
-            .filter_map(|item| item.json().map(|j| (j, item.type_name())))
-            .collect())
+        Ok(result.iter().filter_map(|item| item.json().map(|j| (j, item.type_name()))).collect())
     }
 }
 

@@ -15,11 +15,7 @@ struct ChildType {
     def_path: &'static str,
 }
 
-const UNTYPED: ChildType = ChildType {
-    fhir_type: "",
-    def_type: "",
-    def_path: "",
-};
+const UNTYPED: ChildType = ChildType { fhir_type: "", def_type: "", def_path: "" };
 
 fn model() -> &'static Model {
     fhir_model::r4()
@@ -28,41 +24,22 @@ fn model() -> &'static Model {
 /// Resolves a JSON key of an object defined at (`def_type`, `def_path`).
 fn child_type(def_type: &str, def_path: &str, key: &str) -> Option<(ChildType, &'static str)> {
     let model = model();
-    let at = Location {
-        type_name: def_type.to_owned(),
-        path: def_path.to_owned(),
-    };
+    let at = Location { type_name: def_type.to_owned(), path: def_path.to_owned() };
     let prop = model.property(&at, key)?;
     let def = model.type_def(&prop.location.type_name)?;
-    let path = def
-        .element(&prop.location.path)
-        .map_or(def.name.as_str(), |e| e.path.as_str());
+    let path = def.element(&prop.location.path).map_or(def.name.as_str(), |e| e.path.as_str());
     let mut fhir_type = prop.type_code;
     if fhir_type.is_empty() {
-        fhir_type = def
-            .element(&prop.location.path)
-            .and_then(|e| e.types.first())
-            .map_or("", |t| t.code.as_str());
+        fhir_type = def.element(&prop.location.path).and_then(|e| e.types.first()).map_or("", |t| t.code.as_str());
     }
     if key == "id" && def_type == def_path && model.is_resource_type(def_type) {
         // R4 types `Resource.id` as System.String; FHIRPath engines report it as `id`.
         fhir_type = "id";
     }
-    Some((
-        ChildType {
-            fhir_type,
-            def_type: def.name.as_str(),
-            def_path: path,
-        },
-        prop.element.path.as_str(),
-    ))
+    Some((ChildType { fhir_type, def_type: def.name.as_str(), def_path: path }, prop.element.path.as_str()))
 }
 
-fn make_node<'a>(
-    json: Option<&'a Value>,
-    ext: Option<&'a Value>,
-    ty: ChildType,
-) -> Option<Item<'a>> {
+fn make_node<'a>(json: Option<&'a Value>, ext: Option<&'a Value>, ty: ChildType) -> Option<Item<'a>> {
     let json = json.filter(|v| !v.is_null());
     let ext = ext.filter(|v| !v.is_null());
     if json.is_none() && ext.is_none() {
@@ -74,13 +51,7 @@ fn make_node<'a>(
     {
         return Some(Item::Node(Node::resource(v)));
     }
-    Some(Item::Node(Node {
-        json,
-        ext,
-        fhir_type: ty.fhir_type,
-        def_type: ty.def_type,
-        def_path: ty.def_path,
-    }))
+    Some(Item::Node(Node { json, ext, fhir_type: ty.fhir_type, def_type: ty.def_type, def_path: ty.def_path }))
 }
 
 /// Pushes the value(s) of `key` (and its `_key` companion) as nodes.
@@ -115,9 +86,7 @@ fn choice_keys<'o>(obj: &'o Map<String, Value>, name: &'o str) -> impl Iterator<
             Some(base) => base,
             None => k.as_str(),
         };
-        base.strip_prefix(name)
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
-            .then_some(base)
+        base.strip_prefix(name).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())).then_some(base)
     })
 }
 
@@ -150,11 +119,7 @@ fn object_member<'a>(
         return Ok(());
     }
     let choice_path = format!("{}.{name}[x]", node.def_path);
-    if model()
-        .type_def(node.def_type)
-        .and_then(|d| d.element(&choice_path))
-        .is_some()
-    {
+    if model().type_def(node.def_type).and_then(|d| d.element(&choice_path)).is_some() {
         for key in choice_keys(obj, name) {
             if let Some((ty, path)) = child_type(node.def_type, node.def_path, key)
                 && path == choice_path
@@ -168,10 +133,7 @@ fn object_member<'a>(
         push_key(obj, name, UNTYPED, out);
         return Ok(());
     }
-    fail(format!(
-        "'{name}' is not an element of {}",
-        node.type_name()
-    ))
+    fail(format!("'{name}' is not an element of {}", node.type_name()))
 }
 
 fn primitive_member<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
@@ -179,47 +141,26 @@ fn primitive_member<'a>(node: &Node<'a>, name: &str, out: &mut Vec<Item<'a>>) {
         return;
     };
     let ty = match name {
-        "extension" => ChildType {
-            fhir_type: "Extension",
-            def_type: "Extension",
-            def_path: "Extension",
-        },
-        "id" => ChildType {
-            fhir_type: "string",
-            def_type: "string",
-            def_path: "string",
-        },
+        "extension" => ChildType { fhir_type: "Extension", def_type: "Extension", def_path: "Extension" },
+        "id" => ChildType { fhir_type: "string", def_type: "string", def_path: "string" },
         _ => return,
     };
-    let ty = model()
-        .type_def(ty.def_type)
-        .map_or(UNTYPED, |d| ChildType {
-            fhir_type: if name == "id" {
-                "string"
-            } else {
-                d.name.as_str()
-            },
-            def_type: d.name.as_str(),
-            def_path: d.name.as_str(),
-        });
+    let ty = model().type_def(ty.def_type).map_or(UNTYPED, |d| ChildType {
+        fhir_type: if name == "id" { "string" } else { d.name.as_str() },
+        def_type: d.name.as_str(),
+        def_path: d.name.as_str(),
+    });
     push_key(ext, name, ty, out);
 }
 
 /// `item.name`, appended to `out`. Unknown element names on typed nodes are errors.
-pub(crate) fn member<'a>(
-    item: &Item<'a>,
-    name: &str,
-    out: &mut Vec<Item<'a>>,
-) -> Result<(), Error> {
+pub(crate) fn member<'a>(item: &Item<'a>, name: &str, out: &mut Vec<Item<'a>>) -> Result<(), Error> {
     match item {
         Item::Node(node) => match node.json {
             Some(Value::Object(obj)) => object_member(node, obj, name, out)?,
             _ => primitive_member(node, name, out),
         },
-        Item::TypeInfo {
-            namespace,
-            name: type_name,
-        } => match name {
+        Item::TypeInfo { namespace, name: type_name } => match name {
             "namespace" => out.push(Item::String((*namespace).to_owned())),
             "name" => out.push(Item::String(type_name.clone())),
             _ => {}

@@ -28,17 +28,7 @@ pub(crate) fn equal(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
     {
         return Some(x.json == y.json);
     }
-    if let (
-        Item::TypeInfo {
-            namespace: n1,
-            name: a1,
-        },
-        Item::TypeInfo {
-            namespace: n2,
-            name: a2,
-        },
-    ) = (a, b)
-    {
+    if let (Item::TypeInfo { namespace: n1, name: a1 }, Item::TypeInfo { namespace: n2, name: a2 }) = (a, b) {
         return Some(n1 == n2 && a1 == a2);
     }
     let (x, y) = (a.scalar()?, b.scalar()?);
@@ -60,10 +50,7 @@ pub(crate) fn equal(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
 }
 
 fn normalize_ws(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// `~` on two items.
@@ -79,10 +66,7 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
     };
     if let Some((p, q)) = num_pair(&x, &y) {
         let scale = p.scale().min(q.scale());
-        return p
-            .round(scale)
-            .zip(q.round(scale))
-            .is_some_and(|(p, q)| p == q);
+        return p.round(scale).zip(q.round(scale)).is_some_and(|(p, q)| p == q);
     }
     match (&x, &y) {
         (Scalar::Bool(p), Scalar::Bool(q)) => p == q,
@@ -96,28 +80,18 @@ pub(crate) fn equivalent(a: &Item<'_>, b: &Item<'_>) -> bool {
 /// Ordering for `<` and friends; `None` when unknown, an error for incompatible types.
 pub(crate) fn compare(a: &Item<'_>, b: &Item<'_>) -> Result<Option<Ordering>, Error> {
     let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else {
-        return fail(format!(
-            "cannot compare {} with {}",
-            a.type_name(),
-            b.type_name()
-        ));
+        return fail(format!("cannot compare {} with {}", a.type_name(), b.type_name()));
     };
     if let Some((p, q)) = num_pair(&x, &y) {
         return Ok(Some(p.cmp_value(&q)));
     }
     match (&x, &y) {
         (Scalar::Str(p), Scalar::Str(q)) => Ok(Some(p.cmp(q))),
-        (Scalar::Temporal(p), Scalar::Temporal(q))
-            if (p.kind == Kind::Time) == (q.kind == Kind::Time) =>
-        {
+        (Scalar::Temporal(p), Scalar::Temporal(q)) if (p.kind == Kind::Time) == (q.kind == Kind::Time) => {
             Ok(p.compare(q))
         }
         (Scalar::Quantity(p), Scalar::Quantity(q)) => Ok(p.compare(q)),
-        _ => fail(format!(
-            "cannot compare {} with {}",
-            a.type_name(),
-            b.type_name()
-        )),
+        _ => fail(format!("cannot compare {} with {}", a.type_name(), b.type_name())),
     }
 }
 
@@ -125,10 +99,7 @@ fn singleton<'c, 'a>(items: &'c [Item<'a>], op: &str) -> Result<Option<&'c Item<
     match items {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        _ => fail(format!(
-            "operator {op} needs single items, got {}",
-            items.len()
-        )),
+        _ => fail(format!("operator {op} needs single items, got {}", items.len())),
     }
 }
 
@@ -145,26 +116,15 @@ fn calendar_amount(q: &Quantity) -> Result<(i64, &'static str), Error> {
         .value
         .truncate()
         .and_then(Decimal::to_i64)
-        .ok_or_else(|| Error::Evaluation {
-            pos: None,
-            message: "duration too large".into(),
-        })?;
+        .ok_or_else(|| Error::Evaluation { pos: None, message: "duration too large".into() })?;
     Ok((amount, unit))
 }
 
-fn add_scalars<'a>(
-    x: &Scalar<'_>,
-    y: &Scalar<'_>,
-    negate: bool,
-) -> Result<Option<Item<'a>>, Error> {
+fn add_scalars<'a>(x: &Scalar<'_>, y: &Scalar<'_>, negate: bool) -> Result<Option<Item<'a>>, Error> {
     let sign = |d: Decimal| if negate { d.negated() } else { d };
     Ok(match (x, y) {
         (Scalar::Int(p), Scalar::Int(q)) => {
-            let r = if negate {
-                p.checked_sub(*q)
-            } else {
-                p.checked_add(*q)
-            };
+            let r = if negate { p.checked_sub(*q) } else { p.checked_add(*q) };
             Some(Item::Integer(r.map_or_else(overflow, Ok)?))
         }
         (Scalar::Str(p), Scalar::Str(q)) if !negate => Some(Item::String(format!("{p}{q}"))),
@@ -177,33 +137,23 @@ fn add_scalars<'a>(
             let Some(q) = q.converted_to(&p.unit) else {
                 return fail(format!("cannot add '{}' and '{}'", p.unit, q.unit));
             };
-            p.value
-                .checked_add(sign(q.value))
-                .map(|v| Item::Quantity(Quantity::new(v, p.unit.clone())))
+            p.value.checked_add(sign(q.value)).map(|v| Item::Quantity(Quantity::new(v, p.unit.clone())))
         }
         _ => match num_pair(x, y) {
-            Some((p, q)) => Some(Item::Decimal(
-                p.checked_add(sign(q)).map_or_else(overflow, Ok)?,
-            )),
+            Some((p, q)) => Some(Item::Decimal(p.checked_add(sign(q)).map_or_else(overflow, Ok)?)),
             None => return fail("operands of + or - have incompatible types"),
         },
     })
 }
 
 fn scale_quantity<'a>(q: &Quantity, by: Decimal, divide: bool) -> Option<Item<'a>> {
-    let v = if divide {
-        q.value.checked_div(by)?
-    } else {
-        q.value.checked_mul(by)?
-    };
+    let v = if divide { q.value.checked_div(by)? } else { q.value.checked_mul(by)? };
     Some(Item::Quantity(Quantity::new(v, q.unit.clone())))
 }
 
 fn multiply<'a>(x: &Scalar<'_>, y: &Scalar<'_>) -> Result<Option<Item<'a>>, Error> {
     Ok(match (x, y) {
-        (Scalar::Int(p), Scalar::Int(q)) => {
-            Some(Item::Integer(p.checked_mul(*q).map_or_else(overflow, Ok)?))
-        }
+        (Scalar::Int(p), Scalar::Int(q)) => Some(Item::Integer(p.checked_mul(*q).map_or_else(overflow, Ok)?)),
         (Scalar::Quantity(p), Scalar::Quantity(q)) => p.multiply(q).map(Item::Quantity),
         (Scalar::Quantity(p), Scalar::Int(_) | Scalar::Dec(_)) => {
             num_pair(y, y).and_then(|(n, _)| scale_quantity(p, n, false))
@@ -237,10 +187,7 @@ fn divide<'a>(op: BinOp, x: &Scalar<'_>, y: &Scalar<'_>) -> Result<Option<Item<'
     };
     Ok(match op {
         BinOp::IntDiv => p.div_trunc(q).and_then(Decimal::to_i64).map(Item::Integer),
-        _ if ints => p
-            .checked_rem(q)
-            .and_then(Decimal::to_i64)
-            .map(Item::Integer),
+        _ if ints => p.checked_rem(q).and_then(Decimal::to_i64).map(Item::Integer),
         _ => p.checked_rem(q).map(Item::Decimal),
     })
 }
@@ -251,11 +198,7 @@ fn arithmetic<'a>(op: BinOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collectio
         return Ok(Vec::new());
     };
     let (Some(x), Some(y)) = (a.scalar(), b.scalar()) else {
-        return fail(format!(
-            "cannot apply {sym} to {} and {}",
-            a.type_name(),
-            b.type_name()
-        ));
+        return fail(format!("cannot apply {sym} to {} and {}", a.type_name(), b.type_name()));
     };
     let result = match op {
         BinOp::Add => add_scalars(&x, &y, false)?,
@@ -324,10 +267,7 @@ pub(crate) fn collections_equivalent(l: &[Item<'_>], r: &[Item<'_>]) -> bool {
     }
     let mut used = vec![false; r.len()];
     l.iter().all(|a| {
-        let found = r
-            .iter()
-            .enumerate()
-            .find(|(i, b)| !used.get(*i).copied().unwrap_or(true) && equivalent(a, b));
+        let found = r.iter().enumerate().find(|(i, b)| !used.get(*i).copied().unwrap_or(true) && equivalent(a, b));
         match found {
             Some((i, _)) => {
                 if let Some(u) = used.get_mut(i) {
@@ -363,16 +303,10 @@ pub(crate) fn union<'a>(l: Collection<'a>, r: Collection<'a>) -> Collection<'a> 
         // every pair.
         let keep: Option<Vec<bool>> = {
             let mut seen = std::collections::HashSet::with_capacity(all.len());
-            all.iter()
-                .map(|item| string_key(item).map(|key| seen.insert(key)))
-                .collect()
+            all.iter().map(|item| string_key(item).map(|key| seen.insert(key))).collect()
         };
         if let Some(keep) = keep {
-            return all
-                .into_iter()
-                .zip(keep)
-                .filter_map(|(item, keep)| keep.then_some(item))
-                .collect();
+            return all.into_iter().zip(keep).filter_map(|(item, keep)| keep.then_some(item)).collect();
         }
     }
     let mut out: Collection<'a> = Vec::with_capacity(all.len());
@@ -396,15 +330,9 @@ fn boolean<'a>(v: Option<bool>) -> Collection<'a> {
 }
 
 /// Applies a non-logical binary operator to evaluated operands.
-pub(crate) fn apply<'a>(
-    op: BinOp,
-    l: Collection<'a>,
-    r: Collection<'a>,
-) -> Result<Collection<'a>, Error> {
+pub(crate) fn apply<'a>(op: BinOp, l: Collection<'a>, r: Collection<'a>) -> Result<Collection<'a>, Error> {
     match op {
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => {
-            arithmetic(op, &l, &r)
-        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => arithmetic(op, &l, &r),
         BinOp::Concat => concat(&l, &r),
         BinOp::Union => Ok(union(l, r)),
         BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => comparison(op, &l, &r),
@@ -414,9 +342,7 @@ pub(crate) fn apply<'a>(
         BinOp::NotEquiv => Ok(boolean(Some(!collections_equivalent(&l, &r)))),
         BinOp::In => membership(&l, &r),
         BinOp::Contains => membership(&r, &l),
-        BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => {
-            fail("logical operator outside the evaluator")
-        }
+        BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => fail("logical operator outside the evaluator"),
     }
 }
 

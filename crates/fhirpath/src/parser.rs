@@ -22,17 +22,11 @@ struct Parser {
 }
 
 fn syntax(pos: Pos, message: impl Into<String>) -> Error {
-    Error::Syntax {
-        pos,
-        message: message.into(),
-    }
+    Error::Syntax { pos, message: message.into() }
 }
 
 fn semantic(pos: Pos, message: impl Into<String>) -> Error {
-    Error::Semantic {
-        pos,
-        message: message.into(),
-    }
+    Error::Semantic { pos, message: message.into() }
 }
 
 /// Binding power of an infix operator token (higher binds tighter).
@@ -55,10 +49,7 @@ fn infix(tok: &Tok) -> Option<(u8, Option<BinOp>)> {
             "!~" => (5, BinOp::NotEquiv),
             _ => return None,
         },
-        Tok::Ident {
-            name,
-            quoted: false,
-        } => match name.as_str() {
+        Tok::Ident { name, quoted: false } => match name.as_str() {
             "div" => (10, BinOp::IntDiv),
             "mod" => (10, BinOp::Mod),
             "is" | "as" => return Some((8, None)),
@@ -77,10 +68,7 @@ fn infix(tok: &Tok) -> Option<(u8, Option<BinOp>)> {
 
 impl Parser {
     fn peek(&self) -> &Token {
-        self.tokens
-            .get(self.at)
-            .or_else(|| self.tokens.last())
-            .unwrap_or(&EOF)
+        self.tokens.get(self.at).or_else(|| self.tokens.last()).unwrap_or(&EOF)
     }
 
     fn next(&mut self) -> Token {
@@ -98,10 +86,7 @@ impl Parser {
             self.at += 1;
             Ok(())
         } else {
-            Err(syntax(
-                self.peek().pos,
-                format!("expected '{p}', found {}", describe(&self.peek().tok)),
-            ))
+            Err(syntax(self.peek().pos, format!("expected '{p}', found {}", describe(&self.peek().tok))))
         }
     }
 
@@ -119,23 +104,13 @@ impl Parser {
             lhs = match op {
                 Some(op) => {
                     let rhs = self.expression(bp)?;
-                    Expr {
-                        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                        pos: token.pos,
-                    }
+                    Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), pos: token.pos }
                 }
                 None => {
                     let is = matches!(&token.tok, Tok::Ident { name, .. } if name == "is");
                     let ty = self.type_spec()?;
                     let op = if is { TypeOp::Is } else { TypeOp::As };
-                    Expr {
-                        kind: ExprKind::TypeTest {
-                            target: Some(Box::new(lhs)),
-                            op,
-                            ty,
-                        },
-                        pos: token.pos,
-                    }
+                    Expr { kind: ExprKind::TypeTest { target: Some(Box::new(lhs)), op, ty }, pos: token.pos }
                 }
             };
         }
@@ -155,10 +130,7 @@ impl Parser {
             if token.tok == Tok::Punct("+") {
                 return Ok(operand);
             }
-            return Ok(Expr {
-                kind: ExprKind::Neg(Box::new(operand)),
-                pos: token.pos,
-            });
+            return Ok(Expr { kind: ExprKind::Neg(Box::new(operand)), pos: token.pos });
         }
         let term = self.term()?;
         self.postfix(term)
@@ -180,10 +152,7 @@ impl Parser {
                 let pos = self.next().pos;
                 let index = self.expression(0)?;
                 self.expect("]")?;
-                expr = Expr {
-                    kind: ExprKind::Index(Box::new(expr), Box::new(index)),
-                    pos,
-                };
+                expr = Expr { kind: ExprKind::Index(Box::new(expr), Box::new(index)), pos };
             } else {
                 return Ok(expr);
             }
@@ -195,10 +164,7 @@ impl Parser {
     fn invocation(&mut self, target: Option<Expr>, name: String, pos: Pos) -> Result<Expr, Error> {
         let target = target.map(Box::new);
         if !self.is_punct("(") {
-            return Ok(Expr {
-                kind: ExprKind::Member(target, name),
-                pos,
-            });
+            return Ok(Expr { kind: ExprKind::Member(target, name), pos });
         }
         self.at += 1;
         let mut args = Vec::new();
@@ -225,23 +191,13 @@ impl Parser {
             };
             let ty = type_of_expr(arg).ok_or_else(|| semantic(arg.pos, "expected a type name"))?;
             check_type(&ty, arg.pos)?;
-            return Ok(Expr {
-                kind: ExprKind::TypeTest { target, op, ty },
-                pos,
-            });
+            return Ok(Expr { kind: ExprKind::TypeTest { target, op, ty }, pos });
         }
-        let func = functions::lookup(&name)
-            .ok_or_else(|| semantic(pos, format!("unknown function '{name}'")))?;
+        let func = functions::lookup(&name).ok_or_else(|| semantic(pos, format!("unknown function '{name}'")))?;
         if args.len() < func.min || args.len() > func.max {
-            return Err(semantic(
-                pos,
-                format!("wrong number of arguments for {name}(): {}", args.len()),
-            ));
+            return Err(semantic(pos, format!("wrong number of arguments for {name}(): {}", args.len())));
         }
-        Ok(Expr {
-            kind: ExprKind::Call { target, func, args },
-            pos,
-        })
+        Ok(Expr { kind: ExprKind::Call { target, func, args }, pos })
     }
 
     fn type_spec(&mut self) -> Result<TypeSpec, Error> {
@@ -252,21 +208,12 @@ impl Parser {
         let ty = if (name == "FHIR" || name == "System") && self.is_punct(".") {
             self.at += 1;
             let inner = self.next();
-            let Tok::Ident {
-                name: inner_name, ..
-            } = inner.tok
-            else {
+            let Tok::Ident { name: inner_name, .. } = inner.tok else {
                 return Err(syntax(inner.pos, "expected a type name"));
             };
-            TypeSpec {
-                namespace: Some(name),
-                name: inner_name,
-            }
+            TypeSpec { namespace: Some(name), name: inner_name }
         } else {
-            TypeSpec {
-                namespace: None,
-                name,
-            }
+            TypeSpec { namespace: None, name }
         };
         check_type(&ty, token.pos)?;
         Ok(ty)
@@ -311,10 +258,7 @@ impl Parser {
         let value = Decimal::parse(text).ok_or_else(|| syntax(pos, "bad number"))?;
         let unit = match &self.peek().tok {
             Tok::Str(unit) => Some(unit.clone()),
-            Tok::Ident {
-                name,
-                quoted: false,
-            } if calendar_keyword(name).is_some() => Some(name.clone()),
+            Tok::Ident { name, quoted: false } if calendar_keyword(name).is_some() => Some(name.clone()),
             _ => None,
         };
         let literal = if let Some(unit) = unit {
@@ -323,26 +267,13 @@ impl Parser {
         } else if text.contains('.') {
             Literal::Dec(value)
         } else {
-            Literal::Int(
-                text.parse()
-                    .map_err(|_| syntax(pos, "integer out of range"))?,
-            )
+            Literal::Int(text.parse().map_err(|_| syntax(pos, "integer out of range"))?)
         };
-        Ok(Expr {
-            kind: ExprKind::Literal(literal),
-            pos,
-        })
+        Ok(Expr { kind: ExprKind::Literal(literal), pos })
     }
 }
 
-static EOF: Token = Token {
-    tok: Tok::Eof,
-    pos: Pos {
-        offset: 0,
-        line: 0,
-        column: 0,
-    },
-};
+static EOF: Token = Token { tok: Tok::Eof, pos: Pos { offset: 0, line: 0, column: 0 } };
 
 fn describe(tok: &Tok) -> String {
     match tok {
@@ -373,15 +304,11 @@ fn temporal(text: &str, pos: Pos) -> Result<Temporal, Error> {
 /// The type named by an argument expression (`Quantity`, `FHIR.Patient`).
 fn type_of_expr(expr: &Expr) -> Option<TypeSpec> {
     match &expr.kind {
-        ExprKind::Member(None, name) => Some(TypeSpec {
-            namespace: None,
-            name: name.clone(),
-        }),
+        ExprKind::Member(None, name) => Some(TypeSpec { namespace: None, name: name.clone() }),
         ExprKind::Member(Some(target), name) => match &target.kind {
-            ExprKind::Member(None, ns) if ns == "FHIR" || ns == "System" => Some(TypeSpec {
-                namespace: Some(ns.clone()),
-                name: name.clone(),
-            }),
+            ExprKind::Member(None, ns) if ns == "FHIR" || ns == "System" => {
+                Some(TypeSpec { namespace: Some(ns.clone()), name: name.clone() })
+            }
             _ => None,
         },
         _ => None,
@@ -396,28 +323,17 @@ fn check_type(ty: &TypeSpec, pos: Pos) -> Result<(), Error> {
         Some(_) => model.type_def(&ty.name).is_some(),
         None => model.type_def(&ty.name).is_some() || SYSTEM_TYPES.contains(&ty.name.as_str()),
     };
-    if known {
-        Ok(())
-    } else {
-        Err(semantic(pos, format!("unknown type '{}'", ty.name)))
-    }
+    if known { Ok(()) } else { Err(semantic(pos, format!("unknown type '{}'", ty.name))) }
 }
 
 /// Parses a whole expression.
 pub(crate) fn parse_expr(text: &str) -> Result<Expr, Error> {
     let tokens = tokenize(text)?;
-    let mut parser = Parser {
-        tokens,
-        at: 0,
-        depth: 0,
-    };
+    let mut parser = Parser { tokens, at: 0, depth: 0 };
     let expr = parser.expression(0)?;
     let rest = parser.peek();
     if rest.tok != Tok::Eof {
-        return Err(syntax(
-            rest.pos,
-            format!("unexpected {}", describe(&rest.tok)),
-        ));
+        return Err(syntax(rest.pos, format!("unexpected {}", describe(&rest.tok))));
     }
     Ok(expr)
 }

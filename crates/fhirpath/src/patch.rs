@@ -56,25 +56,19 @@ struct Operation<'p> {
 /// Applies a FHIRPath Patch `Parameters` resource to `resource`, returning the patched copy.
 pub fn apply_fhirpath_patch(resource: &Value, parameters: &Value) -> Result<Value, PatchError> {
     if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-        return Err(PatchError::Invalid(
-            "the patch must be a Parameters resource".to_owned(),
-        ));
+        return Err(PatchError::Invalid("the patch must be a Parameters resource".to_owned()));
     }
     let mut current = resource.clone();
     let params = match parameters.get("parameter") {
         None => return Ok(current),
         Some(Value::Array(params)) => params,
         Some(_) => {
-            return Err(PatchError::Invalid(
-                "Parameters.parameter must be an array".to_owned(),
-            ));
+            return Err(PatchError::Invalid("Parameters.parameter must be an array".to_owned()));
         }
     };
     for param in params {
         if param.get("name").and_then(Value::as_str) != Some("operation") {
-            return Err(PatchError::Invalid(
-                "every parameter must be named 'operation'".to_owned(),
-            ));
+            return Err(PatchError::Invalid("every parameter must be named 'operation'".to_owned()));
         }
         let operation = Operation::read(param)?;
         current = operation.apply(current)?;
@@ -84,15 +78,8 @@ pub fn apply_fhirpath_patch(resource: &Value, parameters: &Value) -> Result<Valu
 
 impl<'p> Operation<'p> {
     fn read(param: &'p Value) -> Result<Operation<'p>, PatchError> {
-        let parts = param
-            .get("part")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        let part = |name: &str| {
-            parts
-                .iter()
-                .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
-        };
+        let parts = param.get("part").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let part = |name: &str| parts.iter().find(|p| p.get("name").and_then(Value::as_str) == Some(name));
         let text = |name: &str| part(name).and_then(|p| primitive_value(p)?.as_str());
         let int = |name: &str| -> Result<Option<usize>, PatchError> {
             let Some(p) = part(name) else {
@@ -102,14 +89,10 @@ impl<'p> Operation<'p> {
                 .and_then(Value::as_u64)
                 .and_then(|n| usize::try_from(n).ok())
                 .map(Some)
-                .ok_or_else(|| {
-                    PatchError::Invalid(format!("'{name}' must be a non-negative integer"))
-                })
+                .ok_or_else(|| PatchError::Invalid(format!("'{name}' must be a non-negative integer")))
         };
-        let kind = text("type")
-            .ok_or_else(|| PatchError::Invalid("an operation needs a 'type'".to_owned()))?;
-        let path = text("path")
-            .ok_or_else(|| PatchError::Invalid("an operation needs a 'path'".to_owned()))?;
+        let kind = text("type").ok_or_else(|| PatchError::Invalid("an operation needs a 'type'".to_owned()))?;
+        let path = text("path").ok_or_else(|| PatchError::Invalid("an operation needs a 'path'".to_owned()))?;
         Ok(Operation {
             kind,
             path,
@@ -153,49 +136,36 @@ impl<'p> Operation<'p> {
                 move_item(&mut current, &object, &key, source, destination)?;
             }
             other => {
-                return Err(PatchError::Invalid(format!(
-                    "unknown operation type '{other}'"
-                )));
+                return Err(PatchError::Invalid(format!("unknown operation type '{other}'")));
             }
         }
         Ok(current)
     }
 
     fn required<T>(&self, part: Option<T>, name: &str) -> Result<T, PatchError> {
-        part.ok_or_else(|| {
-            PatchError::Invalid(format!("a '{}' operation needs '{name}'", self.kind))
-        })
+        part.ok_or_else(|| PatchError::Invalid(format!("a '{}' operation needs '{name}'", self.kind)))
     }
 
     fn several(&self) -> PatchError {
-        PatchError::Unprocessable(format!(
-            "the path {} matches more than one element when {}",
-            self.path, self.kind
-        ))
+        PatchError::Unprocessable(format!("the path {} matches more than one element when {}", self.path, self.kind))
     }
 
     /// Evaluates `path` and locates every selected node in `current`.
     fn select(&self, current: &Value) -> Result<Vec<Target>, PatchError> {
-        let path_error = |source| PatchError::Path {
-            path: self.path.to_owned(),
-            source,
-        };
+        let path_error = |source| PatchError::Path { path: self.path.to_owned(), source };
         let expression = crate::parse(self.path).map_err(path_error)?;
-        let items = expression
-            .evaluate(&EvalContext::new(), current)
-            .map_err(path_error)?;
+        let items = expression.evaluate(&EvalContext::new(), current).map_err(path_error)?;
         items
             .iter()
             .map(|item| {
-                item.node()
-                    .and_then(|node| node.json.or(node.ext))
-                    .and_then(|json| locate(current, json))
-                    .ok_or_else(|| {
+                item.node().and_then(|node| node.json.or(node.ext)).and_then(|json| locate(current, json)).ok_or_else(
+                    || {
                         PatchError::Unprocessable(format!(
                             "the path {} selects something that is not an element of the resource",
                             self.path
                         ))
-                    })
+                    },
+                )
             })
             .collect()
     }
@@ -203,10 +173,7 @@ impl<'p> Operation<'p> {
     fn single<'t>(&self, targets: &'t [Target], doing: &str) -> Result<&'t Target, PatchError> {
         match targets {
             [target] => Ok(target),
-            [] => Err(PatchError::Unprocessable(format!(
-                "No content found at {} when {doing}",
-                self.path
-            ))),
+            [] => Err(PatchError::Unprocessable(format!("No content found at {} when {doing}", self.path))),
             _ => Err(self.several()),
         }
     }
@@ -215,9 +182,7 @@ impl<'p> Operation<'p> {
     /// selects nothing, the array named by its last segment in the single parent it selects.
     fn list(&self, current: &Value, targets: &[Target]) -> Result<(Vec<Step>, String), PatchError> {
         if let Some(first) = targets.first() {
-            let same = targets
-                .iter()
-                .all(|t| t.object == first.object && t.key == first.key && t.index.is_some());
+            let same = targets.iter().all(|t| t.object == first.object && t.key == first.key && t.index.is_some());
             if !same {
                 return Err(PatchError::Unprocessable(format!(
                     "the path {} does not select the items of one list",
@@ -227,15 +192,9 @@ impl<'p> Operation<'p> {
             return Ok((first.object.clone(), first.key.clone()));
         }
         let Some((parent, name)) = split_last_segment(self.path) else {
-            return Err(PatchError::Unprocessable(format!(
-                "No content found at {} when {}",
-                self.path, self.kind
-            )));
+            return Err(PatchError::Unprocessable(format!("No content found at {} when {}", self.path, self.kind)));
         };
-        let parent_op = Operation {
-            path: parent,
-            ..*self
-        };
+        let parent_op = Operation { path: parent, ..*self };
         let targets = parent_op.select(current)?;
         let target = parent_op.single(&targets, self.kind)?;
         Ok((element_steps(target), name.to_owned()))
@@ -322,17 +281,10 @@ fn get_mut<'v>(root: &'v mut Value, steps: &[Step]) -> Option<&'v mut Value> {
     })
 }
 
-fn object_mut<'v>(
-    root: &'v mut Value,
-    steps: &[Step],
-) -> Result<&'v mut Map<String, Value>, PatchError> {
+fn object_mut<'v>(root: &'v mut Value, steps: &[Step]) -> Result<&'v mut Map<String, Value>, PatchError> {
     get_mut(root, steps)
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| {
-            PatchError::Unprocessable(
-                "the path does not select an element with children".to_owned(),
-            )
-        })
+        .ok_or_else(|| PatchError::Unprocessable("the path does not select an element with children".to_owned()))
 }
 
 /// Where the children of the object at `steps` are defined.
@@ -364,41 +316,24 @@ fn resolve_name(
     value_key: Option<&str>,
 ) -> Result<(String, bool, Location), PatchError> {
     if let Some(property) = model.property(location, name) {
-        return Ok((
-            name.to_owned(),
-            property.element.is_array(),
-            property.location,
-        ));
+        return Ok((name.to_owned(), property.element.is_array(), property.location));
     }
-    let suffix = value_key
-        .and_then(|k| k.strip_prefix("value"))
-        .unwrap_or("");
+    let suffix = value_key.and_then(|k| k.strip_prefix("value")).unwrap_or("");
     let key = format!("{name}{suffix}");
     match model.property(location, &key) {
-        Some(property) if property.element.is_choice() => {
-            Ok((key, property.element.is_array(), property.location))
-        }
-        _ => Err(PatchError::Unprocessable(format!(
-            "{} has no element '{name}'",
-            location.path
-        ))),
+        Some(property) if property.element.is_choice() => Ok((key, property.element.is_array(), property.location)),
+        _ => Err(PatchError::Unprocessable(format!("{} has no element '{name}'", location.path))),
     }
 }
 
 /// The JSON for a `value` part: `value[x]`, or an object built from nested parts.
-fn build_value(
-    model: &Model,
-    location: &Location,
-    part: &Value,
-) -> Result<(Value, Option<Value>), PatchError> {
+fn build_value(model: &Model, location: &Location, part: &Value) -> Result<(Value, Option<Value>), PatchError> {
     if let Some((key, value)) = value_entry(part) {
         let extension = part.get(format!("_{key}").as_str()).cloned();
         return Ok((value.clone(), extension));
     }
     let Some(parts) = part.get("part").and_then(Value::as_array) else {
-        return Err(PatchError::Invalid(
-            "a value needs value[x] or parts".to_owned(),
-        ));
+        return Err(PatchError::Invalid("a value needs value[x] or parts".to_owned()));
     };
     let mut object = Value::Object(Map::new());
     for sub in parts {
@@ -406,8 +341,7 @@ fn build_value(
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| PatchError::Invalid("a value part needs a name".to_owned()))?;
-        let (key, is_array, child) =
-            resolve_name(model, location, name, value_entry(sub).map(|(k, _)| k))?;
+        let (key, is_array, child) = resolve_name(model, location, name, value_entry(sub).map(|(k, _)| k))?;
         let (value, extension) = build_value(model, &child, sub)?;
         if let Value::Object(map) = &mut object {
             place(model, location, map, &key, is_array, value, extension);
@@ -427,16 +361,12 @@ fn place(
     extension: Option<Value>,
 ) {
     let position = |map: &Map<String, Value>, key: &str| {
-        map.keys()
-            .position(|k| k == key)
-            .unwrap_or_else(|| ordered_position(model, location, map, key))
+        map.keys().position(|k| k == key).unwrap_or_else(|| ordered_position(model, location, map, key))
     };
     if is_array {
         let len = map.get(key).and_then(Value::as_array).map_or(0, Vec::len);
         let index = position(map, key);
-        let entry = map
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::Array(Vec::new()));
+        let entry = map.entry(key.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = entry {
             items.push(value);
         }
@@ -445,9 +375,7 @@ fn place(
         if let Some(extension) = extension {
             let ext_key = format!("_{key}");
             let ext_index = position(map, &ext_key);
-            let entry = map
-                .entry(ext_key.clone())
-                .or_insert_with(|| Value::Array(vec![Value::Null; len]));
+            let entry = map.entry(ext_key.clone()).or_insert_with(|| Value::Array(vec![Value::Null; len]));
             if let Value::Array(items) = entry {
                 items.resize(len, Value::Null);
                 items.push(extension);
@@ -472,86 +400,59 @@ fn move_key(map: &mut Map<String, Value>, key: &str, index: usize) {
 }
 
 /// The index at which a new `key` belongs among the existing keys of `map`.
-fn ordered_position(
-    model: &Model,
-    location: &Location,
-    map: &Map<String, Value>,
-    key: &str,
-) -> usize {
+fn ordered_position(model: &Model, location: &Location, map: &Map<String, Value>, key: &str) -> usize {
     let rank = |k: &str| -> (usize, usize) {
         if k == "resourceType" {
             return (0, 0);
         }
         let (base, companion) = k.strip_prefix('_').map_or((k, 0), |b| (b, 1));
         let order = model.property(location, base).and_then(|p| {
-            model
-                .type_def(&location.type_name)?
-                .children(&location.path)
-                .position(|e| std::ptr::eq(e, p.element))
+            model.type_def(&location.type_name)?.children(&location.path).position(|e| std::ptr::eq(e, p.element))
         });
         (order.map_or(usize::MAX, |o| o + 1), companion)
     };
     let new_rank = rank(key);
-    map.keys()
-        .position(|k| rank(k) > new_rank)
-        .unwrap_or(map.len())
+    map.keys().position(|k| rank(k) > new_rank).unwrap_or(map.len())
 }
 
 fn add(current: &mut Value, steps: &[Step], name: &str, part: &Value) -> Result<(), PatchError> {
     let model = fhir_model::r4();
-    let location = location_at(model, current, steps).ok_or_else(|| {
-        PatchError::Unprocessable("cannot tell the type of the element to add to".to_owned())
-    })?;
-    let (key, is_array, child) =
-        resolve_name(model, &location, name, value_entry(part).map(|(k, _)| k))?;
+    let location = location_at(model, current, steps)
+        .ok_or_else(|| PatchError::Unprocessable("cannot tell the type of the element to add to".to_owned()))?;
+    let (key, is_array, child) = resolve_name(model, &location, name, value_entry(part).map(|(k, _)| k))?;
     let (value, extension) = build_value(model, &child, part)?;
     let map = object_mut(current, steps)?;
     place(model, &location, map, &key, is_array, value, extension);
     Ok(())
 }
 
-fn list_mut<'v>(
-    current: &'v mut Value,
-    object: &[Step],
-    key: &str,
-) -> Result<&'v mut Vec<Value>, PatchError> {
+fn list_mut<'v>(current: &'v mut Value, object: &[Step], key: &str) -> Result<&'v mut Vec<Value>, PatchError> {
     let map = object_mut(current, object)?;
     map.get_mut(key)
         .and_then(Value::as_array_mut)
         .ok_or_else(|| PatchError::Unprocessable(format!("'{key}' is not a list")))
 }
 
-fn insert(
-    current: &mut Value,
-    object: &[Step],
-    key: &str,
-    index: usize,
-    part: &Value,
-) -> Result<(), PatchError> {
+fn insert(current: &mut Value, object: &[Step], key: &str, index: usize, part: &Value) -> Result<(), PatchError> {
     let model = fhir_model::r4();
     let location = location_at(model, current, object)
         .ok_or_else(|| PatchError::Unprocessable("cannot tell the type of the list".to_owned()))?;
     let (key, is_array, child) = resolve_name(model, &location, key, None)?;
     if !is_array {
-        return Err(PatchError::Unprocessable(format!(
-            "'{key}' does not repeat"
-        )));
+        return Err(PatchError::Unprocessable(format!("'{key}' does not repeat")));
     }
     let (value, _) = build_value(model, &child, part)?;
     let map = object_mut(current, object)?;
     let len = map.get(&key).and_then(Value::as_array).map_or(0, Vec::len);
     if index > len {
-        return Err(PatchError::Unprocessable(format!(
-            "index {index} is beyond the {len} items of '{key}'"
-        )));
+        return Err(PatchError::Unprocessable(format!("index {index} is beyond the {len} items of '{key}'")));
     }
     if len == 0 {
         place(model, &location, map, &key, true, value, None);
         return Ok(());
     }
     list_mut(current, object, &key)?.insert(index, value);
-    if let Some(Value::Array(companion)) = object_mut(current, object)?.get_mut(&format!("_{key}"))
-    {
+    if let Some(Value::Array(companion)) = object_mut(current, object)?.get_mut(&format!("_{key}")) {
         companion.insert(index.min(companion.len()), Value::Null);
     }
     Ok(())
@@ -585,28 +486,22 @@ fn move_item(
 fn replace(current: &mut Value, target: &Target, part: &Value) -> Result<(), PatchError> {
     let model = fhir_model::r4();
     if target.key.is_empty() {
-        return Err(PatchError::Unprocessable(
-            "the resource itself cannot be replaced".to_owned(),
-        ));
+        return Err(PatchError::Unprocessable("the resource itself cannot be replaced".to_owned()));
     }
-    let location = location_at(model, current, &target.object).ok_or_else(|| {
-        PatchError::Unprocessable("cannot tell the type of the element to replace".to_owned())
-    })?;
-    let property = model.property(&location, &target.key).ok_or_else(|| {
-        PatchError::Unprocessable(format!("{} has no element '{}'", location.path, target.key))
-    })?;
+    let location = location_at(model, current, &target.object)
+        .ok_or_else(|| PatchError::Unprocessable("cannot tell the type of the element to replace".to_owned()))?;
+    let property = model
+        .property(&location, &target.key)
+        .ok_or_else(|| PatchError::Unprocessable(format!("{} has no element '{}'", location.path, target.key)))?;
     let value_key = value_entry(part).map(|(k, _)| k);
     // A choice element may change its type: `valueQuantity` becomes `valueString`.
     let key = match (property.element.is_choice(), value_key) {
-        (true, Some(vk)) => format!(
-            "{}{}",
-            property.element.name().trim_end_matches("[x]"),
-            vk.trim_start_matches("value")
-        ),
+        (true, Some(vk)) => {
+            format!("{}{}", property.element.name().trim_end_matches("[x]"), vk.trim_start_matches("value"))
+        }
         _ => target.key.clone(),
     };
-    let child =
-        resolve_name(model, &location, &key, value_key).map_or(property.location, |(_, _, l)| l);
+    let child = resolve_name(model, &location, &key, value_key).map_or(property.location, |(_, _, l)| l);
     let (value, _) = build_value(model, &child, part)?;
     let map = object_mut(current, &target.object)?;
     match target.index {
@@ -616,19 +511,13 @@ fn replace(current: &mut Value, target: &Target, part: &Value) -> Result<(), Pat
             }
         }
         None if key != target.key => {
-            let index = map
-                .keys()
-                .position(|k| *k == target.key)
-                .unwrap_or(map.len());
+            let index = map.keys().position(|k| *k == target.key).unwrap_or(map.len());
             map.shift_remove(&target.key);
             map.shift_remove(&format!("_{}", target.key));
             map.shift_insert(index.min(map.len()), key, value);
         }
         None => {
-            let index = map
-                .keys()
-                .position(|k| *k == target.key)
-                .unwrap_or(map.len());
+            let index = map.keys().position(|k| *k == target.key).unwrap_or(map.len());
             map.shift_insert(index.min(map.len()), key, value);
         }
     }
@@ -651,10 +540,8 @@ fn delete(current: &mut Value, target: &Target) {
                 }
             }
             for key in [target.key.as_str(), ext_key.as_str()] {
-                let empty = map
-                    .get(key)
-                    .and_then(Value::as_array)
-                    .is_some_and(|items| items.iter().all(Value::is_null));
+                let empty =
+                    map.get(key).and_then(Value::as_array).is_some_and(|items| items.iter().all(Value::is_null));
                 if empty {
                     map.shift_remove(key);
                 }
@@ -674,12 +561,11 @@ fn prune(current: &mut Value, steps: &[Step]) {
         let Some((last, parent)) = steps.get(..depth).and_then(<[Step]>::split_last) else {
             continue;
         };
-        let empty =
-            get_mut(current, steps.get(..depth).unwrap_or_default()).is_some_and(|v| match v {
-                Value::Object(m) => m.is_empty(),
-                Value::Array(a) => a.is_empty(),
-                _ => false,
-            });
+        let empty = get_mut(current, steps.get(..depth).unwrap_or_default()).is_some_and(|v| match v {
+            Value::Object(m) => m.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        });
         if !empty {
             return;
         }

@@ -39,10 +39,7 @@ const CALENDAR: [(&str, &str); 8] = [
 /// The singular calendar keyword for `years`, `week`, ...; `None` for UCUM codes.
 pub(crate) fn calendar_keyword(unit: &str) -> Option<&'static str> {
     let singular = unit.strip_suffix('s').unwrap_or(unit);
-    CALENDAR
-        .iter()
-        .find(|(k, _)| *k == singular || *k == unit)
-        .map(|(k, _)| *k)
+    CALENDAR.iter().find(|(k, _)| *k == singular || *k == unit).map(|(k, _)| *k)
 }
 
 /// The calendar keyword a UCUM time code stands for in date arithmetic (`d` → `day`).
@@ -127,25 +124,16 @@ fn prefixed_atom(code: &str) -> Option<(Decimal, Dims)> {
 }
 
 fn term(text: &str) -> Option<(Decimal, Dims)> {
-    if let Some(exp) = text
-        .strip_prefix("10*")
-        .or_else(|| text.strip_prefix("10^"))
-    {
+    if let Some(exp) = text.strip_prefix("10*").or_else(|| text.strip_prefix("10^")) {
         let n: u32 = exp.parse().ok()?;
         return Some((Decimal::new(10i128.checked_pow(n)?, 0), [0; DIMS]));
     }
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return Some((dec(text), [0; DIMS]));
     }
-    let split = text
-        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
-        .len();
+    let split = text.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '+').len();
     let (code, exponent) = text.split_at(split);
-    let exponent: i32 = if exponent.is_empty() {
-        1
-    } else {
-        exponent.parse().ok()?
-    };
+    let exponent: i32 = if exponent.is_empty() { 1 } else { exponent.parse().ok()? };
     let (factor, dims) = prefixed_atom(code)?;
     let mut f = Decimal::new(1, 0);
     for _ in 0..exponent.unsigned_abs() {
@@ -164,17 +152,11 @@ pub(crate) fn canonical(unit: &str) -> Option<Canonical> {
         return match k {
             "year" => {
                 dims[8] = 1;
-                Some(Canonical {
-                    factor: dec("1"),
-                    dims,
-                })
+                Some(Canonical { factor: dec("1"), dims })
             }
             "month" => {
                 dims[7] = 1;
-                Some(Canonical {
-                    factor: dec("1"),
-                    dims,
-                })
+                Some(Canonical { factor: dec("1"), dims })
             }
             _ => canonical(ucum_to_calendar_code(k)),
         };
@@ -212,10 +194,7 @@ pub(crate) fn canonical(unit: &str) -> Option<Canonical> {
 }
 
 fn ucum_to_calendar_code(keyword: &str) -> &'static str {
-    CALENDAR
-        .iter()
-        .find(|(k, _)| *k == keyword)
-        .map_or("1", |(_, c)| *c)
+    CALENDAR.iter().find(|(k, _)| *k == keyword).map_or("1", |(_, c)| *c)
 }
 
 const BASE: [&str; 7] = ["g", "m", "s", "mol", "K", "A", "cd"];
@@ -229,27 +208,14 @@ fn unit_for(dims: &Dims) -> Option<String> {
         .iter()
         .zip(dims.iter())
         .filter(|(_, e)| **e != 0)
-        .map(|(b, e)| {
-            if *e == 1 {
-                (*b).to_owned()
-            } else {
-                format!("{b}{e}")
-            }
-        })
+        .map(|(b, e)| if *e == 1 { (*b).to_owned() } else { format!("{b}{e}") })
         .collect();
-    Some(if parts.is_empty() {
-        "1".to_owned()
-    } else {
-        parts.join(".")
-    })
+    Some(if parts.is_empty() { "1".to_owned() } else { parts.join(".") })
 }
 
 impl Quantity {
     pub fn new(value: Decimal, unit: impl Into<String>) -> Quantity {
-        Quantity {
-            value,
-            unit: unit.into(),
-        }
+        Quantity { value, unit: unit.into() }
     }
 
     /// The value in base units, with its dimensions.
@@ -343,13 +309,7 @@ mod tests {
         assert_eq!(q("1", "mo").compare(&q("1", "month")), None);
         let area = q("2.0", "cm").multiply(&q("2.0", "m")).unwrap();
         assert_eq!(area.compare(&q("0.040", "m2")), Some(Ordering::Equal));
-        assert_eq!(
-            q("4.0", "g")
-                .divide(&q("2.0", "m"))
-                .unwrap()
-                .compare(&q("2", "g/m")),
-            Some(Ordering::Equal)
-        );
+        assert_eq!(q("4.0", "g").divide(&q("2.0", "m")).unwrap().compare(&q("2", "g/m")), Some(Ordering::Equal));
         assert!(q("4", "g").equivalent(&q("4040", "mg")));
     }
 }

@@ -33,10 +33,7 @@ pub fn to_typed_json(collection: &[Item<'_>]) -> Value {
             .iter()
             .map(|item| {
                 let mut entry = Map::new();
-                entry.insert(
-                    "type".to_owned(),
-                    Value::String(item.type_name().to_owned()),
-                );
+                entry.insert("type".to_owned(), Value::String(item.type_name().to_owned()));
                 entry.insert("value".to_owned(), item_value(item));
                 Value::Object(entry)
             })

@@ -40,30 +40,12 @@ fn evaluates_paths_with_types() {
         eval("birthDate.extension.value", &p),
         json!([{"type": "dateTime", "value": "1974-12-25T14:35:45-05:00"}])
     );
-    assert_eq!(
-        eval("name.given[1].extension.url", &p),
-        json!([{"type": "uri", "value": "u"}])
-    );
-    assert_eq!(
-        eval("managingOrganization.resolve().name", &p),
-        json!([{"type": "string", "value": "Org"}])
-    );
-    assert_eq!(
-        eval("birthDate + 1 year", &p),
-        json!([{"type": "date", "value": "1975-12-25"}])
-    );
-    assert_eq!(
-        eval("1.0 + 2", &p),
-        json!([{"type": "decimal", "value": 3.0}])
-    );
-    assert_eq!(
-        eval("4 'g'", &p),
-        json!([{"type": "Quantity", "value": "4 'g'"}])
-    );
-    assert_eq!(
-        eval("today()", &p),
-        json!([{"type": "date", "value": "2026-11-23"}])
-    );
+    assert_eq!(eval("name.given[1].extension.url", &p), json!([{"type": "uri", "value": "u"}]));
+    assert_eq!(eval("managingOrganization.resolve().name", &p), json!([{"type": "string", "value": "Org"}]));
+    assert_eq!(eval("birthDate + 1 year", &p), json!([{"type": "date", "value": "1975-12-25"}]));
+    assert_eq!(eval("1.0 + 2", &p), json!([{"type": "decimal", "value": 3.0}]));
+    assert_eq!(eval("4 'g'", &p), json!([{"type": "Quantity", "value": "4 'g'"}]));
+    assert_eq!(eval("today()", &p), json!([{"type": "date", "value": "2026-11-23"}]));
 }
 
 struct Store(Value);
@@ -90,10 +72,7 @@ fn callbacks_and_variables() {
         .with_resolver(&store)
         .with_terminology(&Codes)
         .with_variable("limit", vec![Item::Integer(3)]);
-    let expr = parse(
-        "generalPractitioner.resolve().active and %limit = 3 and 'male'.memberOf('http://vs')",
-    )
-    .unwrap();
+    let expr = parse("generalPractitioner.resolve().active and %limit = 3 and 'male'.memberOf('http://vs')").unwrap();
     assert_eq!(expr.evaluate_bool(&ctx, &p).unwrap(), Some(true));
     let err = parse("%missing").unwrap().evaluate(&ctx, &p).unwrap_err();
     assert!(err.to_string().contains("missing"));
@@ -103,10 +82,7 @@ fn callbacks_and_variables() {
 fn nodes_for_indexing() {
     let p = patient();
     let ctx = EvalContext::new();
-    let nodes = parse("Patient.managingOrganization | Patient.name")
-        .unwrap()
-        .evaluate_nodes(&ctx, &p)
-        .unwrap();
+    let nodes = parse("Patient.managingOrganization | Patient.name").unwrap().evaluate_nodes(&ctx, &p).unwrap();
     let types: Vec<&str> = nodes.iter().map(|(_, t)| *t).collect();
     assert_eq!(types, ["Reference", "HumanName"]);
     assert_eq!(nodes[0].0, &json!({"reference": "#o"}));
@@ -114,30 +90,13 @@ fn nodes_for_indexing() {
 
 #[test]
 fn errors_have_positions() {
-    let Err(Error::Syntax { pos, .. }) = parse("1 +\n  )") else {
-        panic!("expected a syntax error")
-    };
+    let Err(Error::Syntax { pos, .. }) = parse("1 +\n  )") else { panic!("expected a syntax error") };
     assert_eq!((pos.line, pos.column), (2, 3));
     assert!(matches!(parse("foo()"), Err(Error::Semantic { .. })));
     let ctx = EvalContext::new();
-    let err = parse("1 + 'a'")
-        .unwrap()
-        .evaluate(&ctx, &json!({}))
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Evaluation {
-                pos: Some(Pos { offset: 2, .. }),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = parse("Patient.name.given1")
-        .unwrap()
-        .evaluate(&ctx, &patient())
-        .unwrap_err();
+    let err = parse("1 + 'a'").unwrap().evaluate(&ctx, &json!({})).unwrap_err();
+    assert!(matches!(err, Error::Evaluation { pos: Some(Pos { offset: 2, .. }), .. }), "{err:?}");
+    let err = parse("Patient.name.given1").unwrap().evaluate(&ctx, &patient()).unwrap_err();
     assert!(err.to_string().contains("given1"));
     assert!(parse(&"-".repeat(5000)).is_err());
     assert!(parse(&"(".repeat(5000)).is_err());
@@ -145,10 +104,7 @@ fn errors_have_positions() {
 
 #[test]
 fn now_must_be_injected() {
-    let err = parse("now()")
-        .unwrap()
-        .evaluate(&EvalContext::new(), &json!({}))
-        .unwrap_err();
+    let err = parse("now()").unwrap().evaluate(&EvalContext::new(), &json!({})).unwrap_err();
     assert!(err.to_string().contains("now()"));
 }
 
@@ -172,9 +128,6 @@ fn bundle_references_resolve() {
             {"resource": {"resourceType": "Observation", "id": "o", "status": "final", "subject": {"reference": "Patient/1"}}}
         ]
     });
-    let got = eval(
-        "Bundle.entry.resource.ofType(Observation).subject.resolve().gender",
-        &bundle,
-    );
+    let got = eval("Bundle.entry.resource.ofType(Observation).subject.resolve().gender", &bundle);
     assert_eq!(got, json!([{"type": "code", "value": "female"}]));
 }

@@ -4,9 +4,8 @@ use crate::ast::TypeSpec;
 use crate::datetime::Kind;
 use crate::value::{Item, primitive_kind};
 
-pub(crate) const SYSTEM_TYPES: [&str; 8] = [
-    "Boolean", "Integer", "Decimal", "String", "Date", "DateTime", "Time", "Quantity",
-];
+pub(crate) const SYSTEM_TYPES: [&str; 8] =
+    ["Boolean", "Integer", "Decimal", "String", "Date", "DateTime", "Time", "Quantity"];
 
 /// The System type of a System value.
 fn system_type(item: &Item<'_>) -> Option<&'static str> {
@@ -37,11 +36,7 @@ pub(crate) fn matches(item: &Item<'_>, ty: &TypeSpec, exact: bool) -> bool {
                 return false;
             }
             let t = node.type_name();
-            if exact && primitive_kind(t).is_some() {
-                t == name
-            } else {
-                model.is_subtype(t, name)
-            }
+            if exact && primitive_kind(t).is_some() { t == name } else { model.is_subtype(t, name) }
         }
         Item::TypeInfo { .. } => false,
         other => ns != Some("FHIR") && system_type(other) == Some(name),
@@ -51,13 +46,7 @@ pub(crate) fn matches(item: &Item<'_>, ty: &TypeSpec, exact: bool) -> bool {
 /// `type()`: the namespace and name of an item's type.
 pub(crate) fn type_info<'a>(item: &Item<'a>) -> Item<'a> {
     match system_type(item) {
-        Some(name) => Item::TypeInfo {
-            namespace: "System",
-            name: name.to_owned(),
-        },
-        None => Item::TypeInfo {
-            namespace: "FHIR",
-            name: item.type_name().to_owned(),
-        },
+        Some(name) => Item::TypeInfo { namespace: "System", name: name.to_owned() },
+        None => Item::TypeInfo { namespace: "FHIR", name: item.type_name().to_owned() },
     }
 }

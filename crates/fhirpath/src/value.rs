@@ -51,8 +51,8 @@ pub(crate) fn primitive_kind(fhir_type: &str) -> Option<&'static str> {
         "boolean" => "Boolean",
         "integer" | "unsignedInt" | "positiveInt" | "integer64" => "Integer",
         "decimal" => "Decimal",
-        "string" | "code" | "id" | "uri" | "url" | "canonical" | "oid" | "uuid" | "markdown"
-        | "base64Binary" | "xhtml" => "String",
+        "string" | "code" | "id" | "uri" | "url" | "canonical" | "oid" | "uuid" | "markdown" | "base64Binary"
+        | "xhtml" => "String",
         "date" => "Date",
         "dateTime" | "instant" => "DateTime",
         "time" => "Time",
@@ -60,15 +60,8 @@ pub(crate) fn primitive_kind(fhir_type: &str) -> Option<&'static str> {
     })
 }
 
-const QUANTITY_TYPES: [&str; 7] = [
-    "Quantity",
-    "Age",
-    "Duration",
-    "Distance",
-    "Count",
-    "SimpleQuantity",
-    "MoneyQuantity",
-];
+const QUANTITY_TYPES: [&str; 7] =
+    ["Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity", "MoneyQuantity"];
 
 /// A System-level view of an item, for operators and functions.
 #[derive(Debug, Clone)]
@@ -86,13 +79,7 @@ impl<'a> Node<'a> {
     pub fn typed(json: &'a Value, type_name: &str) -> Node<'a> {
         let model = fhir_model::r4();
         let name = model.type_def(type_name).map_or("", |t| t.name.as_str());
-        Node {
-            json: Some(json),
-            ext: None,
-            fhir_type: name,
-            def_type: name,
-            def_path: name,
-        }
+        Node { json: Some(json), ext: None, fhir_type: name, def_type: name, def_path: name }
     }
 
     /// A node for an element of FHIR type `type_code` whose children are defined at `location`
@@ -103,9 +90,7 @@ impl<'a> Node<'a> {
         let Some(def) = model.type_def(&location.type_name) else {
             return Node::typed(json, type_code);
         };
-        let def_path = def
-            .element(&location.path)
-            .map_or(def.name.as_str(), |e| e.path.as_str());
+        let def_path = def.element(&location.path).map_or(def.name.as_str(), |e| e.path.as_str());
         Node {
             json: Some(json),
             ext: None,
@@ -119,13 +104,7 @@ impl<'a> Node<'a> {
     pub fn resource(json: &'a Value) -> Node<'a> {
         match json.get("resourceType").and_then(Value::as_str) {
             Some(rt) => Node::typed(json, rt),
-            None => Node {
-                json: Some(json),
-                ext: None,
-                fhir_type: "",
-                def_type: "",
-                def_path: "",
-            },
+            None => Node { json: Some(json), ext: None, fhir_type: "", def_type: "", def_path: "" },
         }
     }
 
@@ -159,18 +138,12 @@ impl<'a> Node<'a> {
                 return None;
             }
             let value = Decimal::parse(&map.get("value")?.as_number()?.to_string())?;
-            let unit = map
-                .get("code")
-                .or_else(|| map.get("unit"))
-                .and_then(Value::as_str)
-                .unwrap_or("1");
+            let unit = map.get("code").or_else(|| map.get("unit")).and_then(Value::as_str).unwrap_or("1");
             return Some(Scalar::Quantity(Quantity::new(value, unit)));
         }
         match (primitive_kind(ty), json) {
             (_, Value::Bool(b)) => Some(Scalar::Bool(*b)),
-            (Some("Decimal"), Value::Number(n)) => {
-                Some(Scalar::Dec(Decimal::parse(&n.to_string())?))
-            }
+            (Some("Decimal"), Value::Number(n)) => Some(Scalar::Dec(Decimal::parse(&n.to_string())?)),
             (_, Value::Number(n)) => {
                 let text = n.to_string();
                 match text.parse::<i64>() {
@@ -178,18 +151,15 @@ impl<'a> Node<'a> {
                     Err(_) => Some(Scalar::Dec(Decimal::parse(&text)?)),
                 }
             }
-            (Some("Date"), Value::String(s)) => Some(
-                Temporal::parse_date(s)
-                    .map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal),
-            ),
-            (Some("DateTime"), Value::String(s)) => Some(
-                Temporal::parse_any(s)
-                    .map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal),
-            ),
-            (Some("Time"), Value::String(s)) => Some(
-                Temporal::parse_time(s)
-                    .map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal),
-            ),
+            (Some("Date"), Value::String(s)) => {
+                Some(Temporal::parse_date(s).map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal))
+            }
+            (Some("DateTime"), Value::String(s)) => {
+                Some(Temporal::parse_any(s).map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal))
+            }
+            (Some("Time"), Value::String(s)) => {
+                Some(Temporal::parse_time(s).map_or_else(|| Scalar::Str(Cow::Borrowed(s.as_str())), Scalar::Temporal))
+            }
             (_, Value::String(s)) => Some(Scalar::Str(Cow::Borrowed(s.as_str()))),
             _ => None,
         }
@@ -248,10 +218,7 @@ impl<'a> Item<'a> {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Item::String(s) => Some(s),
-            Item::Node(Node {
-                json: Some(Value::String(s)),
-                ..
-            }) => Some(s),
+            Item::Node(Node { json: Some(Value::String(s)), .. }) => Some(s),
             _ => None,
         }
     }
@@ -260,10 +227,7 @@ impl<'a> Item<'a> {
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Item::Boolean(b) => Some(*b),
-            Item::Node(Node {
-                json: Some(Value::Bool(b)),
-                ..
-            }) => Some(*b),
+            Item::Node(Node { json: Some(Value::Bool(b)), .. }) => Some(*b),
             _ => None,
         }
     }

@@ -32,14 +32,10 @@ pub(crate) fn run(args: &FhirpathArgs) -> ExitCode {
 /// The input text: the file, or all of stdin.
 fn read_input(args: &FhirpathArgs) -> Result<String, String> {
     match &args.file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display())),
         None => {
             let mut text = String::new();
-            std::io::stdin()
-                .lock()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            std::io::stdin().lock().read_to_string(&mut text).map_err(|e| format!("cannot read stdin: {e}"))?;
             Ok(text)
         }
     }
@@ -67,10 +63,7 @@ fn evaluate(args: &FhirpathArgs) -> Result<String, String> {
 /// `syntax error at 1:7: ...`, plus the offending position in the expression when known.
 fn describe(error: &fhirpath::Error) -> String {
     match error.pos() {
-        Some(pos) => format!(
-            "{error} (line {}, column {}, offset {})",
-            pos.line, pos.column, pos.offset
-        ),
+        Some(pos) => format!("{error} (line {}, column {}, offset {})", pos.line, pos.column, pos.offset),
         None => error.to_string(),
     }
 }

@@ -26,7 +26,8 @@ pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
     let documents = collect(&args.paths)?;
     let progress = ProgressBar::new(documents.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let mut resources = 0usize;
@@ -43,7 +44,11 @@ pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
     let seconds = started.elapsed().as_secs_f64();
     let rate = if seconds > 0.0 { resources as f64 / seconds } else { 0.0 };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "imported {resources} resources in {seconds:.2} s ({rate:.0} resources/s), {} failed files", failures.len());
+    let _ = writeln!(
+        out,
+        "imported {resources} resources in {seconds:.2} s ({rate:.0} resources/s), {} failed files",
+        failures.len()
+    );
     for failure in &failures {
         let _ = writeln!(out, "  failed: {failure}");
     }
@@ -75,7 +80,9 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Document>, String> {
     for path in paths {
         collect_path(path, &mut documents)?;
     }
-    documents.sort_by_key(|d| (!(d.name.contains("hospitalInformation") || d.name.contains("practitionerInformation")), d.name.clone()));
+    documents.sort_by_key(|d| {
+        (!(d.name.contains("hospitalInformation") || d.name.contains("practitionerInformation")), d.name.clone())
+    });
     Ok(documents)
 }
 

@@ -30,7 +30,10 @@ impl Clock for SystemClock {
 pub(crate) struct UuidIds;
 
 impl IdGenerator for UuidIds {
-    #[expect(clippy::disallowed_methods, reason = "this is the single random id source every other component is handed")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this is the single random id source every other component is handed"
+    )]
     fn new_id(&self) -> String {
         uuid::Uuid::new_v4().to_string()
     }
@@ -38,14 +41,17 @@ impl IdGenerator for UuidIds {
 
 pub(crate) async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
     if let Some(url) = args.database.as_deref().filter(|u| !u.is_empty()) {
-        return Err(format!("database '{url}' is not supported yet: only the embedded SQLite store exists (PostgreSQL is tracked as its own issue)"));
+        return Err(format!(
+            "database '{url}' is not supported yet: only the embedded SQLite store exists (PostgreSQL is tracked as its own issue)"
+        ));
     }
     let durability = match args.durability.as_str() {
         "full" => Durability::Full,
         "normal" => Durability::Normal,
         other => return Err(format!("--durability must be full or normal, not '{other}'")),
     };
-    std::fs::create_dir_all(&args.data).map_err(|e| format!("cannot create data directory {}: {e}", args.data.display()))?;
+    std::fs::create_dir_all(&args.data)
+        .map_err(|e| format!("cannot create data directory {}: {e}", args.data.display()))?;
     let config = SqliteConfig { path: args.data.join("hestia.db"), durability, readers: 8 };
     let store = SqliteStore::open(config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     Ok(Arc::new(store))

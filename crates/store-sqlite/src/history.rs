@@ -13,7 +13,9 @@ pub(crate) fn page(conn: &Connection, tenant: &str, query: &HistoryQuery) -> Res
     let mut values = vec![Value::Text(tenant.to_owned())];
     match &query.scope {
         HistoryScope::System => {}
-        HistoryScope::Type(resource_type) => bind(&mut clauses, &mut values, "v.type = ?", Value::Text(resource_type.clone())),
+        HistoryScope::Type(resource_type) => {
+            bind(&mut clauses, &mut values, "v.type = ?", Value::Text(resource_type.clone()))
+        }
         HistoryScope::Instance { resource_type, id } => {
             if current_any(conn, tenant, resource_type, id)?.is_none() {
                 return Err(StoreError::NotFound { resource_type: resource_type.clone(), id: id.clone() });

@@ -22,9 +22,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fhir_search::SearchQuery;
-use store::{
-    HistoryPage, HistoryQuery, RequestContext, SearchPage, Store, StoreError, StoredResource, Transaction,
-};
+use store::{HistoryPage, HistoryQuery, RequestContext, SearchPage, Store, StoreError, StoredResource, Transaction};
 
 use crate::connection::{ReaderPool, blocking, open_connection};
 use crate::transaction::SqliteTransaction;

@@ -39,7 +39,12 @@ pub(crate) fn current_any(
     stmt.query_row((tenant, resource_type, id), |row| stored_from_row(row, 0)).optional().map_err(backend)
 }
 
-pub(crate) fn current(conn: &Connection, tenant: &str, resource_type: &str, id: &str) -> Result<StoredResource, StoreError> {
+pub(crate) fn current(
+    conn: &Connection,
+    tenant: &str,
+    resource_type: &str,
+    id: &str,
+) -> Result<StoredResource, StoreError> {
     match current_any(conn, tenant, resource_type, id)? {
         None => Err(StoreError::NotFound { resource_type: resource_type.to_owned(), id: id.to_owned() }),
         Some(stored) if stored.is_deleted() => Err(StoreError::Deleted {
@@ -73,6 +78,8 @@ pub(crate) fn version(
         None if current_any(conn, tenant, resource_type, id)?.is_none() => {
             Err(StoreError::NotFound { resource_type: resource_type.to_owned(), id: id.to_owned() })
         }
-        None => Err(StoreError::VersionNotFound { resource_type: resource_type.to_owned(), id: id.to_owned(), version }),
+        None => {
+            Err(StoreError::VersionNotFound { resource_type: resource_type.to_owned(), id: id.to_owned(), version })
+        }
     }
 }

@@ -52,10 +52,13 @@ CREATE INDEX search_token_rid ON search_token (rid);
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(backend)?;
+    let applied: i64 = tx
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migration", [], |row| row.get(0))
         .map_err(backend)?;
-    let applied: i64 =
-        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migration", [], |row| row.get(0)).map_err(backend)?;
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
         if version <= applied {

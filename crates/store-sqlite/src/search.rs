@@ -97,12 +97,8 @@ fn keyset_clause(sql: &mut Sql, columns: &[(&'static str, bool)], keys: Vec<Valu
     let placeholders: Vec<String> = keys.into_iter().map(|k| sql.bind(k)).collect();
     let mut ors = Vec::new();
     for (i, (column, descending)) in columns.iter().enumerate() {
-        let mut ands: Vec<String> = columns
-            .iter()
-            .zip(&placeholders)
-            .take(i)
-            .map(|((c, _), p)| format!("{c} = {p}"))
-            .collect();
+        let mut ands: Vec<String> =
+            columns.iter().zip(&placeholders).take(i).map(|((c, _), p)| format!("{c} = {p}")).collect();
         let op = if *descending { "<" } else { ">" };
         if let Some(p) = placeholders.get(i) {
             ands.push(format!("{column} {op} {p}"));

@@ -75,12 +75,11 @@ impl Transaction for SqliteTransaction {
 
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if !conn.is_autocommit() {
-                if let Err(error) = conn.execute_batch("ROLLBACK") {
-                    tracing::warn!(%error, "rollback of an abandoned transaction failed");
-                }
-            }
+        if let Some(conn) = self.conn.take()
+            && !conn.is_autocommit()
+            && let Err(error) = conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "rollback of an abandoned transaction failed");
         }
     }
 }

@@ -52,7 +52,16 @@ pub(crate) fn write_version(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(backend)?
-        .execute((rid, tenant, &write.resource_type, &write.id, version, now.micros(), write.method.as_str(), &write.body));
+        .execute((
+            rid,
+            tenant,
+            &write.resource_type,
+            &write.id,
+            version,
+            now.micros(),
+            write.method.as_str(),
+            &write.body,
+        ));
     match inserted {
         Ok(_) => {}
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -74,7 +83,9 @@ pub(crate) fn write_version(
 fn replace_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM search_token WHERE rid = ?1").map_err(backend)?.execute([rid]).map_err(backend)?;
     let mut insert = conn
-        .prepare_cached("INSERT INTO search_token (rid, tenant, type, param, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .prepare_cached(
+            "INSERT INTO search_token (rid, tenant, type, param, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
         .map_err(backend)?;
     for token in &write.index.tokens {
         insert

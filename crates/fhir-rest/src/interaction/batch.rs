@@ -58,7 +58,11 @@ pub(crate) async fn process_bundle(
 ) -> Result<String, ApiError> {
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
     if kind != "batch" && kind != "transaction" {
-        return Err(ApiError::at(Code::InvalidRequest, format!("Bundle.type '{kind}' cannot be processed; use batch or transaction"), "Bundle.type"));
+        return Err(ApiError::at(
+            Code::InvalidRequest,
+            format!("Bundle.type '{kind}' cannot be processed; use batch or transaction"),
+            "Bundle.type",
+        ));
     }
     let entries = entry::parse_entries(bundle, base, state.config.max_bundle_entries)?;
     if kind == "transaction" {
@@ -84,7 +88,11 @@ async fn batch_entry(state: &AppState, ctx: &RequestContext, mut entry: Entry) -
     Ok(result)
 }
 
-async fn transaction(state: &AppState, ctx: &RequestContext, mut entries: Vec<Entry>) -> Result<Vec<EntryResult>, ApiError> {
+async fn transaction(
+    state: &AppState,
+    ctx: &RequestContext,
+    mut entries: Vec<Entry>,
+) -> Result<Vec<EntryResult>, ApiError> {
     for entry in &entries {
         entry.validate_request().map_err(|e| entry.locate(e))?;
     }
@@ -105,9 +113,7 @@ async fn transaction(state: &AppState, ctx: &RequestContext, mut entries: Vec<En
     for &i in &order {
         let Some(entry) = taken.get_mut(i).and_then(Option::take) else { continue };
         let index = entry.index;
-        let result = entry::execute(state, ctx, tx.as_mut(), entry)
-            .await
-            .map_err(|e| entry::locate_index(index, e))?;
+        let result = entry::execute(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry::locate_index(index, e))?;
         if let Some(slot) = slots.get_mut(i) {
             *slot = Some(result);
         }

@@ -15,7 +15,11 @@ use crate::state::AppState;
 const TYPE_INTERACTIONS: [&str; 9] =
     ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"];
 
-pub(crate) async fn handle(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let format = negotiate(&headers, &parse_query(query.as_deref()))?;
     let base = base_url(&state, &headers);
     Ok(Reply::json(StatusCode::OK, capability_statement(&state, &base)).render(format))

@@ -33,7 +33,8 @@ pub(crate) async fn handle(
     let prefer = prefer(&headers);
     let mut tx = state.store.begin(&ctx).await?;
     if let Some(condition) = if_none_exist(&headers) {
-        let matches = conditional_matches(&state, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
+        let matches =
+            conditional_matches(&state, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
         match matches.as_slice() {
             [] => {}
             [existing] => {

@@ -15,7 +15,11 @@ use crate::params::{encode_query, parse_query};
 use crate::state::AppState;
 use crate::write::{check_id, check_type};
 
-pub(crate) async fn system(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(crate) async fn system(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     run(&state, HistoryScope::System, query.as_deref(), &headers).await
 }
 
@@ -46,23 +50,39 @@ fn parse_instant(name: &str, value: &str) -> Result<Timestamp, ApiError> {
         .ok_or_else(|| ApiError::new(Code::InvalidRequest, format!("{name} '{value}' is not a FHIR instant")))
 }
 
-async fn run(state: &AppState, scope: HistoryScope, query: Option<&str>, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn run(
+    state: &AppState,
+    scope: HistoryScope,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let params = parse_query(query);
     let format = negotiate(headers, &params)?;
-    let mut history_query = HistoryQuery { scope: scope.clone(), since: None, before: None, count: state.config.default_page_size, cursor: None };
+    let mut history_query = HistoryQuery {
+        scope: scope.clone(),
+        since: None,
+        before: None,
+        count: state.config.default_page_size,
+        cursor: None,
+    };
     for (name, value) in &params {
         match name.as_str() {
             "_since" => history_query.since = Some(parse_instant(name, value)?),
             "_at" => history_query.before = Some(parse_instant(name, value)?),
             "_count" => {
-                let count: usize = value.parse().map_err(|_| ApiError::new(Code::InvalidRequest, format!("_count '{value}' is not a number")))?;
+                let count: usize = value
+                    .parse()
+                    .map_err(|_| ApiError::new(Code::InvalidRequest, format!("_count '{value}' is not a number")))?;
                 history_query.count = count.min(state.config.max_page_size);
             }
             "_cursor" => {
-                history_query.cursor = Some(value.parse().map_err(|_| ApiError::new(Code::InvalidRequest, "invalid _cursor"))?);
+                history_query.cursor =
+                    Some(value.parse().map_err(|_| ApiError::new(Code::InvalidRequest, "invalid _cursor"))?);
             }
             "_format" | "_pretty" => {}
-            other => return Err(ApiError::new(Code::UnknownSearchParam, format!("unknown history parameter '{other}'"))),
+            other => {
+                return Err(ApiError::new(Code::UnknownSearchParam, format!("unknown history parameter '{other}'")));
+            }
         }
     }
     let ctx = request_context(state, headers);
@@ -74,7 +94,9 @@ async fn run(state: &AppState, scope: HistoryScope, query: Option<&str>, headers
         HistoryScope::Instance { resource_type, id } => format!("{base}/{resource_type}/{id}/_history"),
     };
     let kept: Vec<(String, String)> = params.into_iter().filter(|(name, _)| name != "_cursor").collect();
-    let with_query = |params: &[(String, String)]| if params.is_empty() { path.clone() } else { format!("{path}?{}", encode_query(params)) };
+    let with_query = |params: &[(String, String)]| {
+        if params.is_empty() { path.clone() } else { format!("{path}?{}", encode_query(params)) }
+    };
     let next = page.next_cursor.map(|cursor| {
         let mut next_params = kept.clone();
         next_params.push(("_cursor".to_owned(), cursor.to_string()));

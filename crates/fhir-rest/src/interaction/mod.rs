@@ -31,9 +31,7 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 
 /// `ETag` and `Last-Modified` of a version.
 pub(crate) fn version_headers(reply: Reply, stored: &StoredResource) -> Reply {
-    reply
-        .header(header::ETAG, &etag(stored.version))
-        .header(header::LAST_MODIFIED, &stored.last_updated.to_http_date())
+    reply.header(header::ETAG, &etag(stored.version)).header(header::LAST_MODIFIED, &stored.last_updated.to_http_date())
 }
 
 /// The reply to a write: status, `Location`, version headers and the body `Prefer` asked for.

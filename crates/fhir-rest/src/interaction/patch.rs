@@ -40,9 +40,8 @@ pub(crate) async fn handle(
     let mut tx = state.store.begin(&ctx).await?;
     let current = tx.current(&resource_type, &id).await?;
     check_if_match(expected, current.as_ref())?;
-    let current = match current {
-        None => return Err(ApiError::new(Code::NotFound, format!("{resource_type}/{id} was not found"))),
-        Some(c) => c,
+    let Some(current) = current else {
+        return Err(ApiError::new(Code::NotFound, format!("{resource_type}/{id} was not found")));
     };
     let Some(text) = current.body.as_deref() else {
         return Err(ApiError::new(Code::Deleted, format!("{resource_type}/{id} was deleted")));

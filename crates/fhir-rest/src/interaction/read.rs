@@ -25,8 +25,10 @@ pub(crate) async fn handle(
     check_id(&id)?;
     let ctx = request_context(&state, &headers);
     let stored = state.store.read(&ctx, &resource_type, &id).await?;
-    let not_modified = if_none_match(&headers).is_some_and(|tag| tag.split(',').any(|t| t.trim() == etag(stored.version)))
-        || if_modified_since(&headers).is_some_and(|since| stored.last_updated.micros() / 1_000_000 <= since.micros() / 1_000_000);
+    let not_modified = if_none_match(&headers)
+        .is_some_and(|tag| tag.split(',').any(|t| t.trim() == etag(stored.version)))
+        || if_modified_since(&headers)
+            .is_some_and(|since| stored.last_updated.micros() / 1_000_000 <= since.micros() / 1_000_000);
     if not_modified {
         return Ok(version_headers(Reply::new(StatusCode::NOT_MODIFIED), &stored).render(format));
     }

@@ -85,7 +85,8 @@ async fn run(
             Some((stored, shape(text, parsed.summary, parsed.elements.as_deref(), resource_type)))
         })
         .collect();
-    let warnings = parsed.ignored.iter().map(|e| OutcomeIssue::warning("not-supported", format!("ignored: {e}"))).collect();
+    let warnings =
+        parsed.ignored.iter().map(|e| OutcomeIssue::warning("not-supported", format!("ignored: {e}"))).collect();
     let bundle = searchset(SearchBundle {
         id: state.ids.new_id(),
         base: &base,
@@ -100,7 +101,11 @@ async fn run(
 }
 
 fn link(base: &str, resource_type: &str, params: &[(String, String)]) -> String {
-    if params.is_empty() { format!("{base}/{resource_type}") } else { format!("{base}/{resource_type}?{}", encode_query(params)) }
+    if params.is_empty() {
+        format!("{base}/{resource_type}")
+    } else {
+        format!("{base}/{resource_type}?{}", encode_query(params))
+    }
 }
 
 /// Applies `_summary` and `_elements`; the full text is passed through untouched otherwise.
@@ -139,7 +144,8 @@ fn shape(text: &str, summary: SummaryMode, elements: Option<&[String]>, resource
 
 /// Summaries carry the `SUBSETTED` security tag so nobody mistakes them for the full resource.
 fn mark_subsetted(fields: &mut Map<String, Value>) {
-    let tag = serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"});
+    let tag =
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"});
     let meta = fields.entry("meta").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         let tags = meta.entry("tag").or_insert_with(|| Value::Array(Vec::new()));

@@ -69,10 +69,14 @@ pub(crate) async fn conditional(
         [existing] => existing.id.clone(),
         _ => return Err(ApiError::new(Code::MultipleMatches, "the conditional update matched more than one resource")),
     };
-    if let Some(body_id) = resource.get("id").and_then(Value::as_str) {
-        if body_id != id {
-            return Err(ApiError::at(Code::InvalidRequest, format!("resource id '{body_id}' does not match the matched resource '{id}'"), "id"));
-        }
+    if let Some(body_id) = resource.get("id").and_then(Value::as_str)
+        && body_id != id
+    {
+        return Err(ApiError::at(
+            Code::InvalidRequest,
+            format!("resource id '{body_id}' does not match the matched resource '{id}'"),
+            "id",
+        ));
     }
     if let Value::Object(fields) = &mut resource {
         fields.insert("id".into(), Value::String(id.clone()));

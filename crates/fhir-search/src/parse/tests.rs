@@ -34,7 +34,10 @@ fn token_forms() {
 fn strict_and_lenient_handling() {
     assert_eq!(run("Patient", "foo=bar", false), "error: unknown search parameter 'foo' for Patient");
     assert_eq!(run("Patient", "foo=bar", true), "[] ignored=1");
-    assert_eq!(run("Patient", "_count=x", true), "error: invalid value 'x' for search parameter '_count': expected a non-negative integer");
+    assert_eq!(
+        run("Patient", "_count=x", true),
+        "error: invalid value 'x' for search parameter '_count': expected a non-negative integer"
+    );
     assert_eq!(
         run("Patient", "_lastUpdated=gt2020-13", false),
         "error: invalid value 'gt2020-13' for search parameter '_lastUpdated': expected a FHIR date, dateTime or instant"

@@ -5,11 +5,7 @@ use serde_json::{Value, json};
 
 fn invariant_errors(resource: &Value) -> Vec<Issue> {
     let validator = Validator::new(fhir_model::r4());
-    validator
-        .validate(resource)
-        .into_iter()
-        .filter(Issue::is_error)
-        .collect()
+    validator.validate(resource).into_iter().filter(Issue::is_error).collect()
 }
 
 fn assert_violates(resource: &Value, key: &str, expression: &str) {
@@ -26,17 +22,8 @@ fn assert_violates(resource: &Value, key: &str, expression: &str) {
 fn every_constraint_expression_parses() {
     let invariants = standard_invariants(fhir_model::r4());
     let unparsable: Vec<&str> = invariants.unparsable().iter().map(|(k, _)| *k).collect();
-    assert_eq!(
-        unparsable,
-        Vec::<&str>::new(),
-        "{:#?}",
-        invariants.unparsable()
-    );
-    assert!(
-        invariants.compiled_count() > 500,
-        "{}",
-        invariants.compiled_count()
-    );
+    assert_eq!(unparsable, Vec::<&str>::new(), "{:#?}", invariants.unparsable());
+    assert!(invariants.compiled_count() > 500, "{}", invariants.compiled_count());
 }
 
 #[test]
@@ -90,9 +77,7 @@ fn extension_has_value_or_extensions() {
     // The structural check catches it first (and then invariants do not run).
     let issues = invariant_errors(&patient);
     assert!(
-        issues
-            .iter()
-            .any(|i| i.code == IssueType::Invariant && i.expression == "Patient.extension[0]"),
+        issues.iter().any(|i| i.code == IssueType::Invariant && i.expression == "Patient.extension[0]"),
         "{issues:#?}"
     );
 }
@@ -128,9 +113,6 @@ fn skipped_invariants_are_listed_with_reasons() {
             continue;
         }
         let (key, reason) = line.split_once('#').expect("key # reason");
-        assert!(
-            !key.trim().is_empty() && !reason.trim().is_empty(),
-            "{line}"
-        );
+        assert!(!key.trim().is_empty() && !reason.trim().is_empty(), "{line}");
     }
 }

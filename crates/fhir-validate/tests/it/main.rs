@@ -31,10 +31,7 @@ fn examples() -> TestResult<Vec<(String, Value)>> {
         let mut text = String::new();
         entry.read_to_string(&mut text)?;
         let value: Value = serde_json::from_str(&text)?;
-        let concrete = value
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .is_some_and(|t| model.is_resource_type(t));
+        let concrete = value.get("resourceType").and_then(Value::as_str).is_some_and(|t| model.is_resource_type(t));
         if concrete {
             out.push((file_name.to_owned(), value));
         }
@@ -75,32 +72,12 @@ fn official_examples_are_valid() -> TestResult<()> {
     let passed = examples.len() - failing.len();
     println!("validated {} examples in {elapsed:?}", examples.len());
     let invariants = fhir_validate::standard_invariants(fhir_model::r4());
-    println!(
-        "invariant evaluation errors (constraint skipped): {:?}",
-        invariants.evaluation_errors()
-    );
-    println!(
-        "{passed}/{} examples valid, {} invalid",
-        examples.len(),
-        failing.len()
-    );
+    println!("invariant evaluation errors (constraint skipped): {:?}", invariants.evaluation_errors());
+    println!("{passed}/{} examples valid, {} invalid", examples.len(), failing.len());
     let fixed: Vec<&String> = known.difference(&failing).collect();
-    assert!(
-        examples.len() > 2000,
-        "expected the whole examples package, found {}",
-        examples.len()
-    );
-    assert!(
-        passed * 100 >= examples.len() * 99,
-        "fewer than 99% of the examples are valid"
-    );
-    assert!(
-        unexpected.is_empty(),
-        "examples fail that are not known to be invalid: {unexpected:?}"
-    );
-    assert!(
-        fixed.is_empty(),
-        "examples listed as invalid now pass; remove them from the list: {fixed:?}"
-    );
+    assert!(examples.len() > 2000, "expected the whole examples package, found {}", examples.len());
+    assert!(passed * 100 >= examples.len() * 99, "fewer than 99% of the examples are valid");
+    assert!(unexpected.is_empty(), "examples fail that are not known to be invalid: {unexpected:?}");
+    assert!(fixed.is_empty(), "examples listed as invalid now pass; remove them from the list: {fixed:?}");
     Ok(())
 }

@@ -22,11 +22,7 @@ fn aggregate<'a>(
         None => Vec::new(),
     };
     for (i, item) in input.iter().enumerate() {
-        let inner = Env {
-            focus: vec![item.clone()],
-            index: Some(i),
-            total: Some(total),
-        };
+        let inner = Env { focus: vec![item.clone()], index: Some(i), total: Some(total) };
         total = ev.eval(step, &inner)?;
     }
     Ok(total)

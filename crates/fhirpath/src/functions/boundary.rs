@@ -22,9 +22,7 @@ fn positive_boundary(d: Decimal, digits: u32, high: bool) -> Option<Decimal> {
         d.checked_add(half)?.round(digits)
     } else {
         let low = d.checked_sub(half)?;
-        let floored = low
-            .round(digits + 1)
-            .and_then(|x| x.checked_sub(Decimal::new(5, digits + 1)))?;
+        let floored = low.round(digits + 1).and_then(|x| x.checked_sub(Decimal::new(5, digits + 1)))?;
         // floor(low, digits): subtracting half a unit then rounding half-up is a floor.
         if low.round(digits)?.cmp_value(&low) == std::cmp::Ordering::Greater {
             floored.round(digits)
@@ -43,11 +41,7 @@ fn decimal_boundary(d: Decimal, digits: u32, high: bool) -> Option<Decimal> {
 }
 
 fn temporal_precision(kind: Kind, digits: i64) -> Option<Precision> {
-    let digits = if kind == Kind::Time {
-        digits + 8
-    } else {
-        digits
-    };
+    let digits = if kind == Kind::Time { digits + 8 } else { digits };
     Some(match digits {
         4 => Precision::Year,
         6 => Precision::Month,
@@ -104,32 +98,23 @@ fn temporal_boundary(t: Temporal, digits: Option<i64>, high: bool) -> Option<Tem
     Some(result)
 }
 
-fn boundary<'a>(
-    input: &[Item<'a>],
-    args: &[Collection<'a>],
-    high: bool,
-) -> Result<Collection<'a>, Error> {
+fn boundary<'a>(input: &[Item<'a>], args: &[Collection<'a>], high: bool) -> Result<Collection<'a>, Error> {
     let Some(item) = single(input, "boundary")? else {
         return Ok(Vec::new());
     };
     let digits = single_int(arg(args, 0), "boundary")?;
     let decimal_digits = || u32::try_from(digits.unwrap_or(8)).ok().filter(|d| *d <= 28);
     Ok(opt(match item.scalar() {
-        Some(Scalar::Int(i)) => decimal_digits()
-            .and_then(|p| decimal_boundary(Decimal::from_i64(i), p, high))
-            .map(Item::Decimal),
-        Some(Scalar::Dec(d)) => decimal_digits()
-            .and_then(|p| decimal_boundary(d, p, high))
-            .map(Item::Decimal),
+        Some(Scalar::Int(i)) => {
+            decimal_digits().and_then(|p| decimal_boundary(Decimal::from_i64(i), p, high)).map(Item::Decimal)
+        }
+        Some(Scalar::Dec(d)) => decimal_digits().and_then(|p| decimal_boundary(d, p, high)).map(Item::Decimal),
         Some(Scalar::Quantity(q)) => decimal_digits()
             .and_then(|p| decimal_boundary(q.value, p, high))
             .map(|v| Item::Quantity(Quantity::new(v, q.unit))),
         Some(Scalar::Temporal(t)) => temporal_boundary(t, digits, high).map(Item::Temporal),
         _ => {
-            return fail(format!(
-                "boundaries are not defined for {}",
-                item.type_name()
-            ));
+            return fail(format!("boundaries are not defined for {}", item.type_name()));
         }
     }))
 }
@@ -139,16 +124,11 @@ fn comparable<'a>(
     input: Collection<'a>,
     args: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
-    let (Some(a), Some(b)) = (
-        single(&input, "comparable")?,
-        single(arg(&args, 0), "comparable")?,
-    ) else {
+    let (Some(a), Some(b)) = (single(&input, "comparable")?, single(arg(&args, 0), "comparable")?) else {
         return Ok(Vec::new());
     };
     match (a.scalar(), b.scalar()) {
-        (Some(Scalar::Quantity(p)), Some(Scalar::Quantity(q))) => {
-            Ok(boolean(p.compare(&q).is_some()))
-        }
+        (Some(Scalar::Quantity(p)), Some(Scalar::Quantity(q))) => Ok(boolean(p.compare(&q).is_some())),
         _ => fail("comparable() needs quantities"),
     }
 }

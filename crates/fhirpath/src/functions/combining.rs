@@ -6,8 +6,7 @@ use crate::eval::Evaluator;
 use crate::operators;
 use crate::value::Collection;
 
-pub(super) const FUNCTIONS: &[FnDef] =
-    &[eager("union", 1, 1, union), eager("combine", 1, 1, combine)];
+pub(super) const FUNCTIONS: &[FnDef] = &[eager("union", 1, 1, union), eager("combine", 1, 1, combine)];
 
 fn union<'a>(
     _: &Evaluator<'a, '_>,

@@ -84,8 +84,7 @@ fn to_integer<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
 
 fn parse_decimal_text(s: &str) -> Option<Decimal> {
     let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
-    (is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| Decimal::parse(s))?
+    (is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit())).then(|| Decimal::parse(s))?
 }
 
 fn to_decimal<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
@@ -147,9 +146,7 @@ fn to_time<'a>(s: Scalar<'_>, _: Option<&str>) -> Option<Item<'a>> {
 /// `10 'mg'`, `4 days`, `1.5`.
 fn parse_quantity(text: &str) -> Option<Quantity> {
     let text = text.trim();
-    let end = text
-        .find(|c: char| c.is_whitespace() || c == '\'')
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| c.is_whitespace() || c == '\'').unwrap_or(text.len());
     let (number, rest) = text.split_at(end);
     let value = parse_decimal_text(number)?;
     let rest = rest.trim();

@@ -23,11 +23,7 @@ pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("not", 0, 0, not),
 ];
 
-fn empty<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn empty<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(boolean(input.is_empty()))
 }
 
@@ -88,19 +84,11 @@ fn booleans(input: &[Item<'_>], what: &str) -> Result<Vec<bool>, Error> {
         .collect()
 }
 
-fn all_true<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn all_true<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(boolean(booleans(&input, "allTrue()")?.iter().all(|b| *b)))
 }
 
-fn any_true<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn any_true<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(boolean(booleans(&input, "anyTrue()")?.iter().any(|b| *b)))
 }
 
@@ -135,26 +123,14 @@ fn superset_of<'a>(
     args: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
     let other = arg(&args, 0);
-    Ok(boolean(
-        other.iter().all(|item| contains_item(&input, item)),
-    ))
+    Ok(boolean(other.iter().all(|item| contains_item(&input, item))))
 }
 
-fn count<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
-    Ok(vec![Item::Integer(
-        i64::try_from(input.len()).unwrap_or(i64::MAX),
-    )])
+fn count<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
+    Ok(vec![Item::Integer(i64::try_from(input.len()).unwrap_or(i64::MAX))])
 }
 
-fn distinct<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn distinct<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(union(input, Vec::new()))
 }
 
@@ -167,13 +143,6 @@ fn is_distinct<'a>(
     Ok(boolean(union(input, Vec::new()).len() == len))
 }
 
-fn not<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
-    Ok(to_bool(&input)?
-        .map(|b| Item::Boolean(!b))
-        .into_iter()
-        .collect())
+fn not<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
+    Ok(to_bool(&input)?.map(|b| Item::Boolean(!b)).into_iter().collect())
 }

@@ -25,10 +25,7 @@ fn extensions<'a>(input: &[Item<'a>], url: &str) -> Result<Collection<'a>, Error
     for item in input {
         navigate::member(item, "extension", &mut all)?;
     }
-    Ok(all
-        .into_iter()
-        .filter(|e| e.json().and_then(|j| j.get("url")).and_then(Value::as_str) == Some(url))
-        .collect())
+    Ok(all.into_iter().filter(|e| e.json().and_then(|j| j.get("url")).and_then(Value::as_str) == Some(url)).collect())
 }
 
 fn extension<'a>(
@@ -55,11 +52,9 @@ fn has_extension<'a>(
 
 fn primitive_value<'a>(item: &Item<'a>) -> Option<Item<'a>> {
     match item {
-        Item::Node(
-            n @ Node {
-                json: Some(json), ..
-            },
-        ) if !json.is_object() && !json.is_array() => n.scalar().map(Item::from_scalar),
+        Item::Node(n @ Node { json: Some(json), .. }) if !json.is_object() && !json.is_array() => {
+            n.scalar().map(Item::from_scalar)
+        }
         _ => None,
     }
 }
@@ -69,9 +64,7 @@ fn has_value<'a>(
     input: Collection<'a>,
     _: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
-    Ok(boolean(
-        matches!(input.as_slice(), [one] if primitive_value(one).is_some()),
-    ))
+    Ok(boolean(matches!(input.as_slice(), [one] if primitive_value(one).is_some())))
 }
 
 fn get_value<'a>(
@@ -96,32 +89,22 @@ fn type_and_id(reference: &str) -> Option<(&str, &str)> {
 
 fn find_in_bundle<'a>(bundle: &'a Value, reference: &str) -> Option<&'a Value> {
     let entries = bundle.get("entry")?.as_array()?;
-    if let Some(found) = entries
-        .iter()
-        .find(|e| e.get("fullUrl").and_then(Value::as_str) == Some(reference))
-    {
+    if let Some(found) = entries.iter().find(|e| e.get("fullUrl").and_then(Value::as_str) == Some(reference)) {
         return found.get("resource");
     }
     let (ty, id) = type_and_id(reference)?;
     entries.iter().filter_map(|e| e.get("resource")).find(|r| {
-        r.get("resourceType").and_then(Value::as_str) == Some(ty)
-            && r.get("id").and_then(Value::as_str) == Some(id)
+        r.get("resourceType").and_then(Value::as_str) == Some(ty) && r.get("id").and_then(Value::as_str) == Some(id)
     })
 }
 
 fn resolve_one<'a>(ev: &Evaluator<'a, '_>, reference: &str) -> Option<&'a Value> {
-    let roots = ev
-        .resource
-        .iter()
-        .chain(ev.root_resource.iter())
-        .filter_map(Item::json);
+    let roots = ev.resource.iter().chain(ev.root_resource.iter()).filter_map(Item::json);
     if let Some(id) = reference.strip_prefix('#') {
         for root in roots {
             let contained = root.get("contained").and_then(Value::as_array);
-            if let Some(found) = contained
-                .into_iter()
-                .flatten()
-                .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+            if let Some(found) =
+                contained.into_iter().flatten().find(|c| c.get("id").and_then(Value::as_str) == Some(id))
             {
                 return Some(found);
             }
@@ -143,31 +126,16 @@ fn resolve_one<'a>(ev: &Evaluator<'a, '_>, reference: &str) -> Option<&'a Value>
 /// indexing without a resolver.
 fn stub<'a>(reference: &str) -> Option<Item<'a>> {
     let (ty, _) = type_and_id(reference)?;
-    let def = fhir_model::r4()
-        .type_def(ty)
-        .filter(|_| fhir_model::r4().is_resource_type(ty))?;
+    let def = fhir_model::r4().type_def(ty).filter(|_| fhir_model::r4().is_resource_type(ty))?;
     let name = def.name.as_str();
-    Some(Item::Node(Node {
-        json: None,
-        ext: None,
-        fhir_type: name,
-        def_type: name,
-        def_path: name,
-    }))
+    Some(Item::Node(Node { json: None, ext: None, fhir_type: name, def_type: name, def_path: name }))
 }
 
-fn resolve<'a>(
-    ev: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn resolve<'a>(ev: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let mut out = Vec::new();
     for item in &input {
         let reference = match item {
-            Item::Node(Node {
-                json: Some(Value::Object(obj)),
-                ..
-            }) => obj.get("reference").and_then(Value::as_str),
+            Item::Node(Node { json: Some(Value::Object(obj)), .. }) => obj.get("reference").and_then(Value::as_str),
             other => other.as_str(),
         };
         let Some(reference) = reference else { continue };
@@ -185,21 +153,12 @@ fn codings<'a>(item: &Item<'a>) -> Vec<(Option<&'a str>, &'a str)> {
     let Some(json) = item.json() else {
         return Vec::new();
     };
-    let pair = |c: &'a Value| {
-        Some((
-            c.get("system").and_then(Value::as_str),
-            c.get("code")?.as_str()?,
-        ))
-    };
+    let pair = |c: &'a Value| Some((c.get("system").and_then(Value::as_str), c.get("code")?.as_str()?));
     match json {
         Value::String(code) => vec![(None, code.as_str())],
-        Value::Object(obj) if obj.contains_key("coding") => obj
-            .get("coding")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(pair)
-            .collect(),
+        Value::Object(obj) if obj.contains_key("coding") => {
+            obj.get("coding").and_then(Value::as_array).into_iter().flatten().filter_map(pair).collect()
+        }
         Value::Object(_) => pair(json).into_iter().collect(),
         _ => Vec::new(),
     }
@@ -222,11 +181,9 @@ fn member_of<'a>(
     let Some(pairs) = fhir_model::r4().value_set(&url) else {
         return Ok(Vec::new());
     };
-    let found = codings(item).iter().any(|(system, code)| {
-        pairs
-            .iter()
-            .any(|[s, c]| c == code && system.is_none_or(|sys| sys == s))
-    });
+    let found = codings(item)
+        .iter()
+        .any(|(system, code)| pairs.iter().any(|[s, c]| c == code && system.is_none_or(|sys| sys == s)));
     Ok(boolean(found))
 }
 
@@ -242,9 +199,8 @@ fn conforms_to<'a>(
         return Ok(Vec::new());
     };
     let model = fhir_model::r4();
-    let Some(name) = url
-        .strip_prefix("http://hl7.org/fhir/StructureDefinition/")
-        .filter(|n| model.type_def(n).is_some())
+    let Some(name) =
+        url.strip_prefix("http://hl7.org/fhir/StructureDefinition/").filter(|n| model.type_def(n).is_some())
     else {
         return fail(format!("conformsTo(): unknown profile '{url}'"));
     };

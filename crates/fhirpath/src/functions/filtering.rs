@@ -8,11 +8,8 @@ use crate::eval::{Env, Evaluator};
 use crate::operators::contains_item;
 use crate::value::Collection;
 
-pub(super) const FUNCTIONS: &[FnDef] = &[
-    lazy("where", 1, 1, where_),
-    lazy("select", 1, 1, select),
-    lazy("repeat", 1, 1, repeat),
-];
+pub(super) const FUNCTIONS: &[FnDef] =
+    &[lazy("where", 1, 1, where_), lazy("select", 1, 1, select), lazy("repeat", 1, 1, repeat)];
 
 /// Guards `repeat` against runaway growth.
 const REPEAT_LIMIT: usize = 100_000;

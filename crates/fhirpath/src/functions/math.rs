@@ -11,15 +11,9 @@ use crate::value::{Collection, Item, Scalar};
 
 pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("abs", 0, 0, abs),
-    eager("ceiling", 0, 0, |_, i, _| {
-        integral(&i, "ceiling", Decimal::ceiling)
-    }),
-    eager("floor", 0, 0, |_, i, _| {
-        integral(&i, "floor", Decimal::floor)
-    }),
-    eager("truncate", 0, 0, |_, i, _| {
-        integral(&i, "truncate", Decimal::truncate)
-    }),
+    eager("ceiling", 0, 0, |_, i, _| integral(&i, "ceiling", Decimal::ceiling)),
+    eager("floor", 0, 0, |_, i, _| integral(&i, "floor", Decimal::floor)),
+    eager("truncate", 0, 0, |_, i, _| integral(&i, "truncate", Decimal::truncate)),
     eager("round", 0, 1, round),
     eager("exp", 0, 0, |_, i, _| float(&i, "exp", f64::exp)),
     eager("ln", 0, 0, |_, i, _| float(&i, "ln", f64::ln)),
@@ -41,41 +35,26 @@ fn number(items: &[Item<'_>], name: &str) -> Result<Option<Decimal>, Error> {
     }
 }
 
-fn abs<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn abs<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let Some(item) = single(&input, "abs")? else {
         return Ok(Vec::new());
     };
     Ok(vec![match item.scalar() {
-        Some(Scalar::Int(i)) => Item::Integer(
-            i.checked_abs()
-                .map_or_else(|| fail("arithmetic overflow"), Ok)?,
-        ),
+        Some(Scalar::Int(i)) => Item::Integer(i.checked_abs().map_or_else(|| fail("arithmetic overflow"), Ok)?),
         Some(Scalar::Dec(d)) => Item::Decimal(d.abs()),
         Some(Scalar::Quantity(q)) => Item::Quantity(Quantity::new(q.value.abs(), q.unit)),
         _ => return fail(format!("abs() needs a number, got {}", item.type_name())),
     }])
 }
 
-fn integral<'a>(
-    input: &[Item<'a>],
-    name: &str,
-    f: fn(Decimal) -> Option<Decimal>,
-) -> Result<Collection<'a>, Error> {
+fn integral<'a>(input: &[Item<'a>], name: &str, f: fn(Decimal) -> Option<Decimal>) -> Result<Collection<'a>, Error> {
     let Some(d) = number(input, name)? else {
         return Ok(Vec::new());
     };
     Ok(opt(f(d).and_then(Decimal::to_i64).map(Item::Integer)))
 }
 
-fn round<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn round<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let Some(d) = number(&input, "round")? else {
         return Ok(Vec::new());
     };
@@ -97,30 +76,19 @@ fn float<'a>(input: &[Item<'a>], name: &str, f: fn(f64) -> f64) -> Result<Collec
     Ok(from_float(f(d.to_f64())))
 }
 
-fn log<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn log<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let (Some(x), Some(base)) = (number(&input, "log")?, number(arg(&args, 0), "log")?) else {
         return Ok(Vec::new());
     };
     Ok(from_float(x.to_f64().ln() / base.to_f64().ln()))
 }
 
-fn power<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn power<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let (Some(x), Some(y)) = (number(&input, "power")?, number(arg(&args, 0), "power")?) else {
         return Ok(Vec::new());
     };
     let ints = matches!(
-        (
-            input.first().and_then(Item::scalar),
-            args.first().and_then(|a| a.first()).and_then(Item::scalar)
-        ),
+        (input.first().and_then(Item::scalar), args.first().and_then(|a| a.first()).and_then(Item::scalar)),
         (Some(Scalar::Int(_)), Some(Scalar::Int(_)))
     );
     if ints
@@ -156,10 +124,7 @@ fn precision<'a>(
             if t.kind == Kind::Time { date - 8 } else { date }
         }
         _ => {
-            return fail(format!(
-                "precision() is not defined for {}",
-                item.type_name()
-            ));
+            return fail(format!("precision() is not defined for {}", item.type_name()));
         }
     };
     Ok(vec![Item::Integer(digits)])

@@ -22,18 +22,11 @@ mod tree;
 mod utility;
 
 /// A function whose arguments are evaluated first, in the caller's environment.
-pub(crate) type EagerFn = for<'a, 'c> fn(
-    &Evaluator<'a, 'c>,
-    Collection<'a>,
-    Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error>;
+pub(crate) type EagerFn =
+    for<'a, 'c> fn(&Evaluator<'a, 'c>, Collection<'a>, Vec<Collection<'a>>) -> Result<Collection<'a>, Error>;
 /// A function that evaluates its argument expressions itself (per item, with `$this`).
-pub(crate) type LazyFn = for<'a, 'c> fn(
-    &Evaluator<'a, 'c>,
-    &Env<'a>,
-    Collection<'a>,
-    &[Expr],
-) -> Result<Collection<'a>, Error>;
+pub(crate) type LazyFn =
+    for<'a, 'c> fn(&Evaluator<'a, 'c>, &Env<'a>, Collection<'a>, &[Expr]) -> Result<Collection<'a>, Error>;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Imp {
@@ -56,21 +49,11 @@ impl std::fmt::Debug for FnDef {
 }
 
 pub(crate) const fn eager(name: &'static str, min: usize, max: usize, f: EagerFn) -> FnDef {
-    FnDef {
-        name,
-        min,
-        max,
-        imp: Imp::Eager(f),
-    }
+    FnDef { name, min, max, imp: Imp::Eager(f) }
 }
 
 pub(crate) const fn lazy(name: &'static str, min: usize, max: usize, f: LazyFn) -> FnDef {
-    FnDef {
-        name,
-        min,
-        max,
-        imp: Imp::Lazy(f),
-    }
+    FnDef { name, min, max, imp: Imp::Lazy(f) }
 }
 
 const FAMILIES: [&[FnDef]; 12] = [
@@ -92,13 +75,7 @@ const FAMILIES: [&[FnDef]; 12] = [
 pub(crate) fn lookup(name: &str) -> Option<&'static FnDef> {
     static TABLE: OnceLock<HashMap<&'static str, &'static FnDef>> = OnceLock::new();
     TABLE
-        .get_or_init(|| {
-            FAMILIES
-                .iter()
-                .flat_map(|family| family.iter())
-                .map(|f| (f.name, f))
-                .collect()
-        })
+        .get_or_init(|| FAMILIES.iter().flat_map(|family| family.iter()).map(|f| (f.name, f)).collect())
         .get(name)
         .copied()
 }
@@ -106,10 +83,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FnDef> {
 // Helpers shared by the families.
 
 /// The single item of a collection (`None` when empty); several items are an error.
-pub(crate) fn single<'c, 'a>(
-    items: &'c [Item<'a>],
-    what: &str,
-) -> Result<Option<&'c Item<'a>>, Error> {
+pub(crate) fn single<'c, 'a>(items: &'c [Item<'a>], what: &str) -> Result<Option<&'c Item<'a>>, Error> {
     match items {
         [] => Ok(None),
         [one] => Ok(Some(one)),

@@ -14,31 +14,15 @@ use crate::value::{Collection, Item};
 pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("indexOf", 1, 1, index_of),
     eager("substring", 1, 2, substring),
-    eager("startsWith", 1, 1, |_, i, a| {
-        predicate(&i, &a, "startsWith", |s, p| s.starts_with(p))
-    }),
-    eager("endsWith", 1, 1, |_, i, a| {
-        predicate(&i, &a, "endsWith", |s, p| s.ends_with(p))
-    }),
-    eager("contains", 1, 1, |_, i, a| {
-        predicate(&i, &a, "contains", |s, p| s.contains(p))
-    }),
-    eager("upper", 0, 0, |_, i, _| {
-        map(&i, "upper", |s| Some(s.to_uppercase()))
-    }),
-    eager("lower", 0, 0, |_, i, _| {
-        map(&i, "lower", |s| Some(s.to_lowercase()))
-    }),
-    eager("trim", 0, 0, |_, i, _| {
-        map(&i, "trim", |s| Some(s.trim().to_owned()))
-    }),
+    eager("startsWith", 1, 1, |_, i, a| predicate(&i, &a, "startsWith", |s, p| s.starts_with(p))),
+    eager("endsWith", 1, 1, |_, i, a| predicate(&i, &a, "endsWith", |s, p| s.ends_with(p))),
+    eager("contains", 1, 1, |_, i, a| predicate(&i, &a, "contains", |s, p| s.contains(p))),
+    eager("upper", 0, 0, |_, i, _| map(&i, "upper", |s| Some(s.to_uppercase()))),
+    eager("lower", 0, 0, |_, i, _| map(&i, "lower", |s| Some(s.to_lowercase()))),
+    eager("trim", 0, 0, |_, i, _| map(&i, "trim", |s| Some(s.trim().to_owned()))),
     eager("replace", 2, 2, replace),
-    eager("matches", 1, 1, |_, i, a| {
-        regex_match(&i, &a, "matches", false)
-    }),
-    eager("matchesFull", 1, 1, |_, i, a| {
-        regex_match(&i, &a, "matchesFull", true)
-    }),
+    eager("matches", 1, 1, |_, i, a| regex_match(&i, &a, "matches", false)),
+    eager("matchesFull", 1, 1, |_, i, a| regex_match(&i, &a, "matchesFull", true)),
     eager("replaceMatches", 2, 2, replace_matches),
     eager("length", 0, 0, length),
     eager("toChars", 0, 0, to_chars),
@@ -47,20 +31,14 @@ pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("encode", 1, 1, |_, i, a| coding(&i, &a, "encode", encode)),
     eager("decode", 1, 1, |_, i, a| coding(&i, &a, "decode", decode)),
     eager("escape", 1, 1, |_, i, a| coding(&i, &a, "escape", escape)),
-    eager("unescape", 1, 1, |_, i, a| {
-        coding(&i, &a, "unescape", unescape)
-    }),
+    eager("unescape", 1, 1, |_, i, a| coding(&i, &a, "unescape", unescape)),
 ];
 
 fn strings<'a>(items: Option<String>) -> Collection<'a> {
     opt(items.map(Item::String))
 }
 
-fn map<'a>(
-    input: &[Item<'a>],
-    name: &str,
-    f: impl Fn(&str) -> Option<String>,
-) -> Result<Collection<'a>, Error> {
+fn map<'a>(input: &[Item<'a>], name: &str, f: impl Fn(&str) -> Option<String>) -> Result<Collection<'a>, Error> {
     Ok(strings(single_string(input, name)?.and_then(|s| f(&s))))
 }
 
@@ -70,10 +48,7 @@ fn predicate<'a>(
     name: &str,
     f: fn(&str, &str) -> bool,
 ) -> Result<Collection<'a>, Error> {
-    let (Some(s), Some(p)) = (
-        single_string(input, name)?,
-        single_string(arg(args, 0), name)?,
-    ) else {
+    let (Some(s), Some(p)) = (single_string(input, name)?, single_string(arg(args, 0), name)?) else {
         return Ok(Vec::new());
     };
     Ok(vec![Item::Boolean(f(&s, &p))])
@@ -84,15 +59,11 @@ fn index_of<'a>(
     input: Collection<'a>,
     args: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
-    let (Some(s), Some(p)) = (
-        single_string(&input, "indexOf")?,
-        single_string(arg(&args, 0), "indexOf")?,
-    ) else {
+    let (Some(s), Some(p)) = (single_string(&input, "indexOf")?, single_string(arg(&args, 0), "indexOf")?) else {
         return Ok(Vec::new());
     };
-    let index = s.find(&p).map_or(-1, |byte| {
-        i64::try_from(s.get(..byte).map_or(0, |h| h.chars().count())).unwrap_or(-1)
-    });
+    let index =
+        s.find(&p).map_or(-1, |byte| i64::try_from(s.get(..byte).map_or(0, |h| h.chars().count())).unwrap_or(-1));
     Ok(vec![Item::Integer(index)])
 }
 
@@ -116,9 +87,7 @@ fn substring<'a>(
         return Ok(Vec::new());
     }
     let take = length.map_or(chars.len(), |l| usize::try_from(l).unwrap_or(0));
-    Ok(vec![Item::String(
-        chars.iter().skip(start).take(take).collect(),
-    )])
+    Ok(vec![Item::String(chars.iter().skip(start).take(take).collect())])
 }
 
 fn replace<'a>(
@@ -145,20 +114,13 @@ fn cache() -> &'static Mutex<HashMap<String, Arc<Regex>>> {
 const CACHE_LIMIT: usize = 512;
 
 fn compile(pattern: &str, full: bool) -> Result<Arc<Regex>, Error> {
-    let text = if full {
-        format!("^(?s:{pattern})$")
-    } else {
-        format!("(?s){pattern}")
-    };
+    let text = if full { format!("^(?s:{pattern})$") } else { format!("(?s){pattern}") };
     if let Ok(cache) = cache().lock()
         && let Some(found) = cache.get(&text)
     {
         return Ok(Arc::clone(found));
     }
-    let regex = Arc::new(
-        Regex::new(&text)
-            .or_else(|e| fail(format!("invalid regular expression '{pattern}': {e}")))?,
-    );
+    let regex = Arc::new(Regex::new(&text).or_else(|e| fail(format!("invalid regular expression '{pattern}': {e}")))?);
     if let Ok(mut cache) = cache().lock() {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
@@ -174,10 +136,7 @@ fn regex_match<'a>(
     name: &str,
     full: bool,
 ) -> Result<Collection<'a>, Error> {
-    let (Some(s), Some(p)) = (
-        single_string(input, name)?,
-        single_string(arg(args, 0), name)?,
-    ) else {
+    let (Some(s), Some(p)) = (single_string(input, name)?, single_string(arg(args, 0), name)?) else {
         return Ok(Vec::new());
     };
     Ok(vec![Item::Boolean(compile(&p, full)?.is_match(&s))])
@@ -197,54 +156,27 @@ fn replace_matches<'a>(
     if pattern.is_empty() {
         return Ok(vec![Item::String(s)]);
     }
-    Ok(vec![Item::String(
-        compile(&pattern, false)?
-            .replace_all(&s, with.as_str())
-            .into_owned(),
-    )])
+    Ok(vec![Item::String(compile(&pattern, false)?.replace_all(&s, with.as_str()).into_owned())])
 }
 
-fn length<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn length<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let s = single_string(&input, "length")?;
-    Ok(opt(s.map(|s| {
-        Item::Integer(i64::try_from(s.chars().count()).unwrap_or(i64::MAX))
-    })))
+    Ok(opt(s.map(|s| Item::Integer(i64::try_from(s.chars().count()).unwrap_or(i64::MAX)))))
 }
 
-fn to_chars<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn to_chars<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let s = single_string(&input, "toChars")?.unwrap_or_default();
     Ok(s.chars().map(|c| Item::String(c.to_string())).collect())
 }
 
-fn split<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
-    let (Some(s), Some(sep)) = (
-        single_string(&input, "split")?,
-        single_string(arg(&args, 0), "split")?,
-    ) else {
+fn split<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
+    let (Some(s), Some(sep)) = (single_string(&input, "split")?, single_string(arg(&args, 0), "split")?) else {
         return Ok(Vec::new());
     };
-    Ok(s.split(sep.as_str())
-        .map(|part| Item::String(part.to_owned()))
-        .collect())
+    Ok(s.split(sep.as_str()).map(|part| Item::String(part.to_owned())).collect())
 }
 
-fn join<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn join<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let sep = single_string(arg(&args, 0), "join")?.unwrap_or_default();
     let parts: Vec<&str> = input
         .iter()
@@ -260,10 +192,7 @@ fn coding<'a>(
     name: &str,
     f: fn(&str, &str) -> Option<String>,
 ) -> Result<Collection<'a>, Error> {
-    let (Some(s), Some(format)) = (
-        single_string(input, name)?,
-        single_string(arg(args, 0), name)?,
-    ) else {
+    let (Some(s), Some(format)) = (single_string(input, name)?, single_string(arg(args, 0), name)?) else {
         return Ok(Vec::new());
     };
     Ok(strings(f(&s, &format)))
@@ -282,10 +211,7 @@ fn base64_encode(bytes: &[u8], url: bool) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
-                let c = BASE64
-                    .get(((n >> (18 - 6 * i)) & 63) as usize)
-                    .copied()
-                    .unwrap_or(b'A');
+                let c = BASE64.get(((n >> (18 - 6 * i)) & 63) as usize).copied().unwrap_or(b'A');
                 out.push(match (url, c) {
                     (true, b'+') => '-',
                     (true, b'/') => '_',

@@ -17,35 +17,19 @@ pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("exclude", 1, 1, exclude),
 ];
 
-fn single_<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn single_<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(single(&input, "single()")?.cloned().into_iter().collect())
 }
 
-fn first<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn first<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(input.into_iter().take(1).collect())
 }
 
-fn last<'a>(
-    _: &Evaluator<'a, '_>,
-    mut input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn last<'a>(_: &Evaluator<'a, '_>, mut input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(input.pop().into_iter().collect())
 }
 
-fn tail<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn tail<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     Ok(input.into_iter().skip(1).collect())
 }
 
@@ -53,20 +37,12 @@ fn count_arg(args: &[Collection<'_>], what: &str) -> Result<usize, Error> {
     Ok(single_int(arg(args, 0), what)?.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
 }
 
-fn skip<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn skip<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let n = count_arg(&args, "skip()")?;
     Ok(input.into_iter().skip(n).collect())
 }
 
-fn take<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    args: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn take<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, args: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let n = count_arg(&args, "take()")?;
     Ok(input.into_iter().take(n).collect())
 }
@@ -77,10 +53,7 @@ fn intersect<'a>(
     args: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
     let other = arg(&args, 0);
-    let kept = input
-        .into_iter()
-        .filter(|i| contains_item(other, i))
-        .collect();
+    let kept = input.into_iter().filter(|i| contains_item(other, i)).collect();
     Ok(union(kept, Vec::new()))
 }
 
@@ -90,8 +63,5 @@ fn exclude<'a>(
     args: Vec<Collection<'a>>,
 ) -> Result<Collection<'a>, Error> {
     let other = arg(&args, 0);
-    Ok(input
-        .into_iter()
-        .filter(|i| !contains_item(other, i))
-        .collect())
+    Ok(input.into_iter().filter(|i| !contains_item(other, i)).collect())
 }

@@ -6,19 +6,12 @@ use crate::eval::Evaluator;
 use crate::navigate;
 use crate::value::Collection;
 
-pub(super) const FUNCTIONS: &[FnDef] = &[
-    eager("children", 0, 0, children),
-    eager("descendants", 0, 0, descendants),
-];
+pub(super) const FUNCTIONS: &[FnDef] = &[eager("children", 0, 0, children), eager("descendants", 0, 0, descendants)];
 
 /// Guards against pathological documents.
 const DESCENDANT_LIMIT: usize = 1_000_000;
 
-fn children<'a>(
-    _: &Evaluator<'a, '_>,
-    input: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn children<'a>(_: &Evaluator<'a, '_>, input: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let mut out = Vec::new();
     for item in &input {
         navigate::children(item, &mut out);

@@ -17,35 +17,22 @@ pub(super) const FUNCTIONS: &[FnDef] = &[
     eager("now", 0, 0, |ev, _, _| Ok(vec![Item::Temporal(now(ev)?)])),
     eager("today", 0, 0, today),
     eager("timeOfDay", 0, 0, time_of_day),
-    eager("type", 0, 0, |_, input, _| {
-        Ok(input.iter().map(type_info).collect())
-    }),
+    eager("type", 0, 0, |_, input, _| Ok(input.iter().map(type_info).collect())),
     lazy("sort", 0, 16, sort),
 ];
 
 fn now(ev: &Evaluator<'_, '_>) -> Result<Temporal, Error> {
-    ev.ctx.now.map_or_else(
-        || fail("now() needs the evaluation context to provide the time"),
-        Ok,
-    )
+    ev.ctx.now.map_or_else(|| fail("now() needs the evaluation context to provide the time"), Ok)
 }
 
-fn today<'a>(
-    ev: &Evaluator<'a, '_>,
-    _: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn today<'a>(ev: &Evaluator<'a, '_>, _: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let mut t = now(ev)?.with_precision(Precision::Day);
     t.kind = Kind::Date;
     t.offset = None;
     Ok(vec![Item::Temporal(t)])
 }
 
-fn time_of_day<'a>(
-    ev: &Evaluator<'a, '_>,
-    _: Collection<'a>,
-    _: Vec<Collection<'a>>,
-) -> Result<Collection<'a>, Error> {
+fn time_of_day<'a>(ev: &Evaluator<'a, '_>, _: Collection<'a>, _: Vec<Collection<'a>>) -> Result<Collection<'a>, Error> {
     let mut t = now(ev)?;
     t.kind = Kind::Time;
     t.offset = None;
@@ -64,11 +51,7 @@ fn iif<'a>(
     if input.len() > 1 {
         return fail("iif() needs at most one input item");
     }
-    let inner = Env {
-        focus: input,
-        index: env.index,
-        total: env.total.clone(),
-    };
+    let inner = Env { focus: input, index: env.index, total: env.total.clone() };
     let [criterion, then, rest @ ..] = args else {
         return fail("iif() needs a criterion and a result");
     };
@@ -158,10 +141,7 @@ fn sort<'a>(
     let mut error = None;
     indices.sort_by(|&i, &j| {
         for (keys, descending) in &columns {
-            let (a, b) = (
-                keys.get(i).and_then(Option::as_ref),
-                keys.get(j).and_then(Option::as_ref),
-            );
+            let (a, b) = (keys.get(i).and_then(Option::as_ref), keys.get(j).and_then(Option::as_ref));
             match order(a, b) {
                 Ok(Ordering::Equal) => {}
                 Ok(o) => return if *descending { o.reverse() } else { o },
@@ -176,8 +156,5 @@ fn sort<'a>(
     if let Some(e) = error {
         return Err(e);
     }
-    Ok(indices
-        .into_iter()
-        .filter_map(|i| input.get(i).cloned())
-        .collect())
+    Ok(indices.into_iter().filter_map(|i| input.get(i).cloned()).collect())
 }

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 type TestResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn cases() -> TestResult<Vec<Value>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/patch/fhir-patch-tests.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/patch/fhir-patch-tests.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     match serde_json::from_str(&text)? {
         Value::Array(cases) => Ok(cases),
@@ -74,16 +74,10 @@ fn official_fhirpath_patch_suite() -> TestResult<()> {
             }
         }
     }
-    println!(
-        "fhirpath patch suite: {passed} passed, {} failed",
-        failed.len()
-    );
+    println!("fhirpath patch suite: {passed} passed, {} failed", failed.len());
     let fixed: Vec<&String> = known.difference(&failed).collect();
     assert!(unexpected.is_empty(), "unexpected failures: {unexpected:?}");
-    assert!(
-        fixed.is_empty(),
-        "now passing, remove from the list: {fixed:?}"
-    );
+    assert!(fixed.is_empty(), "now passing, remove from the list: {fixed:?}");
     assert_eq!(passed + failed.len(), 33, "expected the 33 official cases");
     Ok(())
 }
@@ -94,8 +88,7 @@ fn op(parts: Value) -> Value {
 
 #[test]
 fn new_elements_follow_definition_order() {
-    let patient =
-        json!({"resourceType": "Patient", "id": "x", "gender": "male", "deceasedBoolean": false});
+    let patient = json!({"resourceType": "Patient", "id": "x", "gender": "male", "deceasedBoolean": false});
     let patch = op(json!([
         {"name": "type", "valueCode": "add"},
         {"name": "path", "valueString": "Patient"},
@@ -104,10 +97,7 @@ fn new_elements_follow_definition_order() {
     ]));
     let patched = apply_fhirpath_patch(&patient, &patch).unwrap();
     let keys: Vec<&String> = patched.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        ["resourceType", "id", "active", "gender", "deceasedBoolean"]
-    );
+    assert_eq!(keys, ["resourceType", "id", "active", "gender", "deceasedBoolean"]);
 }
 
 #[test]
@@ -121,10 +111,7 @@ fn choice_names_take_the_value_type() {
     ]));
     let patched = apply_fhirpath_patch(&patient, &patch).unwrap();
     let keys: Vec<&String> = patched.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        ["resourceType", "gender", "deceasedDateTime", "address"]
-    );
+    assert_eq!(keys, ["resourceType", "gender", "deceasedDateTime", "address"]);
     let replace = op(json!([
         {"name": "type", "valueCode": "replace"},
         {"name": "path", "valueString": "Patient.deceased"},
@@ -144,19 +131,13 @@ fn path_errors_and_multiple_matches_are_errors() {
         {"name": "type", "valueCode": "delete"},
         {"name": "path", "valueString": "Patient.name.("}
     ]));
-    assert!(matches!(
-        apply_fhirpath_patch(&patient, &bad),
-        Err(PatchError::Path { .. })
-    ));
+    assert!(matches!(apply_fhirpath_patch(&patient, &bad), Err(PatchError::Path { .. })));
     let several = op(json!([
         {"name": "type", "valueCode": "replace"},
         {"name": "path", "valueString": "Patient.name.family"},
         {"name": "value", "valueString": "c"}
     ]));
-    assert!(matches!(
-        apply_fhirpath_patch(&patient, &several),
-        Err(PatchError::Unprocessable(_))
-    ));
+    assert!(matches!(apply_fhirpath_patch(&patient, &several), Err(PatchError::Unprocessable(_))));
     let nothing = op(json!([
         {"name": "type", "valueCode": "delete"},
         {"name": "path", "valueString": "Patient.birthDate"}
@@ -169,8 +150,5 @@ fn path_errors_and_multiple_matches_are_errors() {
         {"name": "value", "valueContactPoint": {"system": "phone", "value": "1"}}
     ]));
     let inserted = apply_fhirpath_patch(&patient, &insert_empty).unwrap();
-    assert_eq!(
-        inserted["telecom"],
-        json!([{"system": "phone", "value": "1"}])
-    );
+    assert_eq!(inserted["telecom"], json!([{"system": "phone", "value": "1"}]));
 }

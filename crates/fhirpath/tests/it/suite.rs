@@ -25,20 +25,14 @@ struct Case {
 fn cases(root: &Element) -> Vec<Case> {
     let mut out = Vec::new();
     for group in &root.children {
-        for (i, test) in group
-            .children
-            .iter()
-            .filter(|t| t.name == "test")
-            .enumerate()
-        {
+        for (i, test) in group.children.iter().filter(|t| t.name == "test").enumerate() {
             let Some(expr) = test.children.iter().find(|c| c.name == "expression") else {
                 continue;
             };
             out.push(Case {
-                name: test.attr("name").map_or_else(
-                    || format!("{}#{i}", group.attr("name").unwrap_or("")),
-                    str::to_owned,
-                ),
+                name: test
+                    .attr("name")
+                    .map_or_else(|| format!("{}#{i}", group.attr("name").unwrap_or("")), str::to_owned),
                 input: test.attr("inputfile").map(|f| f.replace(".xml", ".json")),
                 expression: expr.text.clone(),
                 invalid: expr.attr("invalid").is_some(),
@@ -64,18 +58,11 @@ fn rendered(value: &Value) -> String {
 }
 
 fn value_matches(expected_type: Option<&str>, expected: &str, actual: &Value) -> bool {
-    let expected = expected
-        .strip_prefix("@T")
-        .or_else(|| expected.strip_prefix('@'))
-        .unwrap_or(expected);
+    let expected = expected.strip_prefix("@T").or_else(|| expected.strip_prefix('@')).unwrap_or(expected);
     let actual = rendered(actual);
     let numeric = matches!(expected_type, None | Some("decimal" | "integer"));
     if numeric && let (Some(a), Some(b)) = (Decimal::parse(expected), Decimal::parse(&actual)) {
-        return if expected_type.is_none() {
-            a.to_string() == b.to_string()
-        } else {
-            a == b
-        };
+        return if expected_type.is_none() { a.to_string() == b.to_string() } else { a == b };
     }
     expected == actual
 }
@@ -83,8 +70,7 @@ fn value_matches(expected_type: Option<&str>, expected: &str, actual: &Value) ->
 fn item_matches(expected: &(Option<String>, String), actual: &Value) -> bool {
     let ty = actual.get("type").and_then(Value::as_str).unwrap_or("");
     let value = actual.get("value").unwrap_or(&Value::Null);
-    expected.0.as_deref().is_none_or(|t| t == ty)
-        && value_matches(expected.0.as_deref(), &expected.1, value)
+    expected.0.as_deref().is_none_or(|t| t == ty) && value_matches(expected.0.as_deref(), &expected.1, value)
 }
 
 fn outputs_match(case: &Case, actual: &[Value]) -> bool {
@@ -92,18 +78,11 @@ fn outputs_match(case: &Case, actual: &[Value]) -> bool {
         return false;
     }
     if case.ordered {
-        return case
-            .outputs
-            .iter()
-            .zip(actual)
-            .all(|(e, a)| item_matches(e, a));
+        return case.outputs.iter().zip(actual).all(|(e, a)| item_matches(e, a));
     }
     let mut used = vec![false; actual.len()];
     case.outputs.iter().all(|e| {
-        let found = actual
-            .iter()
-            .enumerate()
-            .position(|(i, a)| !used[i] && item_matches(e, a));
+        let found = actual.iter().enumerate().position(|(i, a)| !used[i] && item_matches(e, a));
         found.map(|i| used[i] = true).is_some()
     })
 }
@@ -120,22 +99,14 @@ fn run(case: &Case, inputs: &BTreeMap<String, Value>, ctx: &EvalContext<'_>) -> 
         (Ok(r), true) => Err(format!("expected an error, got {}", to_typed_json(&r))),
         (Err(e), false) => Err(format!("error: {e}")),
         (Ok(result), false) => {
-            let result = if case.predicate {
-                vec![Item::Boolean(!result.is_empty())]
-            } else {
-                result
-            };
+            let result = if case.predicate { vec![Item::Boolean(!result.is_empty())] } else { result };
             let Value::Array(actual) = to_typed_json(&result) else {
                 return Err("not an array".into());
             };
             if outputs_match(case, &actual) {
                 Ok(())
             } else {
-                Err(format!(
-                    "expected {:?}, got {}",
-                    case.outputs,
-                    Value::Array(actual)
-                ))
+                Err(format!("expected {:?}, got {}", case.outputs, Value::Array(actual)))
             }
         }
     }
@@ -156,8 +127,8 @@ fn known_failures() -> BTreeMap<String, String> {
 #[test]
 fn official_suite() {
     let dir = shared();
-    let text = std::fs::read_to_string(dir.join("tests-fhir-r4.xml"))
-        .expect("the suite is in shared/conformance/fhirpath");
+    let text =
+        std::fs::read_to_string(dir.join("tests-fhir-r4.xml")).expect("the suite is in shared/conformance/fhirpath");
     let root = xml::parse(&text);
     let cases = cases(&root);
     let mut inputs = BTreeMap::new();
@@ -166,15 +137,10 @@ fn official_suite() {
             && !inputs.contains_key(file)
         {
             let json = std::fs::read_to_string(dir.join("inputs").join(file)).expect("input file");
-            inputs.insert(
-                file.clone(),
-                serde_json::from_str::<Value>(&json).expect("input JSON"),
-            );
+            inputs.insert(file.clone(), serde_json::from_str::<Value>(&json).expect("input JSON"));
         }
     }
-    let ctx = EvalContext::new()
-        .with_now("2026-11-23T19:00:00.000+00:00")
-        .expect("now");
+    let ctx = EvalContext::new().with_now("2026-11-23T19:00:00.000+00:00").expect("now");
     let known = known_failures();
     let (mut passed, mut failed) = (0, 0);
     let mut unexpected = Vec::new();
@@ -190,11 +156,7 @@ fn official_suite() {
             Err(why) => {
                 failed += 1;
                 if !known.contains_key(&case.name) {
-                    unexpected.push(format!(
-                        "{}: {} => {why}",
-                        case.name,
-                        case.expression.trim()
-                    ));
+                    unexpected.push(format!("{}: {} => {why}", case.name, case.expression.trim()));
                 }
             }
         }
@@ -208,9 +170,5 @@ fn official_suite() {
     for line in &unexpected {
         println!("UNEXPECTED FAILURE {line}");
     }
-    assert!(
-        unexpected.is_empty(),
-        "{} unexpected failures",
-        unexpected.len()
-    );
+    assert!(unexpected.is_empty(), "{} unexpected failures", unexpected.len());
 }

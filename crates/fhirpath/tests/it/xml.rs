@@ -10,19 +10,12 @@ pub(crate) struct Element {
 
 impl Element {
     pub(crate) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
 pub(crate) fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 fn strip_comments(text: &str) -> String {
@@ -30,9 +23,7 @@ fn strip_comments(text: &str) -> String {
     let mut rest = text;
     while let Some(start) = rest.find("<!--") {
         out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("-->")
-            .map_or(rest.len(), |e| start + e + 3);
+        let end = rest[start..].find("-->").map_or(rest.len(), |e| start + e + 3);
         rest = &rest[end..];
     }
     out.push_str(rest);
@@ -81,11 +72,7 @@ pub(crate) fn parse(text: &str) -> Element {
             continue;
         }
         let (name, attrs) = parse_attrs(tag);
-        let element = Element {
-            name,
-            attrs,
-            ..Element::default()
-        };
+        let element = Element { name, attrs, ..Element::default() };
         if tag.ends_with('/') {
             if let Some(parent) = stack.last_mut() {
                 parent.children.push(element);

@@ -115,7 +115,8 @@ async fn batch_entries_fail_independently() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     let response = reply.json();
     assert_eq!(response["type"], "batch-response");
-    let statuses: Vec<&str> = response["entry"].as_array().unwrap().iter().map(|e| e["response"]["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        response["entry"].as_array().unwrap().iter().map(|e| e["response"]["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["201 Created", "400 Bad Request", "404 Not Found", "200 OK", "404 Not Found"]);
     assert_eq!(response["entry"][1]["response"]["outcome"]["resourceType"], "OperationOutcome");
     assert_eq!(response["entry"][3]["resource"]["entry"][0]["resource"]["identifier"][0]["value"], "b1");

@@ -8,7 +8,11 @@ use crate::patient;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_create_finds_or_creates() {
     let server = TestServer::start().await;
-    let request = || server.fhir(server.client.post(server.url("Patient")), &patient("c1")).header("if-none-exist", "identifier=urn:test:mrn|c1");
+    let request = || {
+        server
+            .fhir(server.client.post(server.url("Patient")), &patient("c1"))
+            .header("if-none-exist", "identifier=urn:test:mrn|c1")
+    };
     let first = server.send(request()).await;
     assert_eq!(first.status, 201, "{}", first.text);
     let second = server.send(request()).await;
@@ -27,7 +31,9 @@ async fn concurrent_conditional_creates_make_one_resource() {
     for _ in 0..8 {
         let server = server.clone();
         tasks.push(tokio::spawn(async move {
-            let request = server.fhir(server.client.post(server.url("Patient")), &patient("race")).header("if-none-exist", "identifier=urn:test:mrn|race");
+            let request = server
+                .fhir(server.client.post(server.url("Patient")), &patient("race"))
+                .header("if-none-exist", "identifier=urn:test:mrn|race");
             server.send(request).await.status
         }));
     }

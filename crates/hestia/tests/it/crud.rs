@@ -51,10 +51,14 @@ async fn if_match_detects_lost_updates() {
     let mut body = patient("3");
     body["id"] = json!("p3");
     server.put("Patient/p3", &body).await;
-    let stale = server.send(server.fhir(server.client.put(server.url("Patient/p3")), &body).header("if-match", "W/\"7\"")).await;
+    let stale = server
+        .send(server.fhir(server.client.put(server.url("Patient/p3")), &body).header("if-match", "W/\"7\""))
+        .await;
     assert_eq!(stale.status, 409, "{}", stale.text);
     assert_eq!(stale.json()["resourceType"], "OperationOutcome");
-    let fresh = server.send(server.fhir(server.client.put(server.url("Patient/p3")), &body).header("if-match", "W/\"1\"")).await;
+    let fresh = server
+        .send(server.fhir(server.client.put(server.url("Patient/p3")), &body).header("if-match", "W/\"1\""))
+        .await;
     assert_eq!(fresh.status, 200);
 }
 
@@ -70,7 +74,10 @@ async fn concurrent_updates_with_if_match_have_one_winner() {
         let mut body = body.clone();
         body["name"][0]["family"] = json!(format!("Racer{i}"));
         tasks.push(tokio::spawn(async move {
-            server.send(server.fhir(server.client.put(server.url("Patient/p4")), &body).header("if-match", "W/\"1\"")).await.status
+            server
+                .send(server.fhir(server.client.put(server.url("Patient/p4")), &body).header("if-match", "W/\"1\""))
+                .await
+                .status
         }));
     }
     let mut statuses = Vec::new();
@@ -137,7 +144,13 @@ async fn json_patch_updates_and_validates() {
     server.put("Patient/p7", &body).await;
     let patch = json!([{"op": "replace", "path": "/gender", "value": "other"}, {"op": "add", "path": "/active", "value": true}]);
     let patched = server
-        .send(server.client.patch(server.url("Patient/p7")).header("content-type", "application/json-patch+json").body(patch.to_string()))
+        .send(
+            server
+                .client
+                .patch(server.url("Patient/p7"))
+                .header("content-type", "application/json-patch+json")
+                .body(patch.to_string()),
+        )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     let read = server.get("Patient/p7").await.json();
@@ -146,13 +159,25 @@ async fn json_patch_updates_and_validates() {
     assert_eq!(read["meta"]["versionId"], "2");
     let invalid = json!([{"op": "add", "path": "/bogus", "value": 1}]);
     let rejected = server
-        .send(server.client.patch(server.url("Patient/p7")).header("content-type", "application/json-patch+json").body(invalid.to_string()))
+        .send(
+            server
+                .client
+                .patch(server.url("Patient/p7"))
+                .header("content-type", "application/json-patch+json")
+                .body(invalid.to_string()),
+        )
         .await;
     assert_eq!(rejected.status, 400, "{}", rejected.text);
     assert_eq!(rejected.json()["issue"][0]["expression"][0], "Patient.bogus");
     let failing = json!([{"op": "test", "path": "/gender", "value": "male"}]);
     let failed = server
-        .send(server.client.patch(server.url("Patient/p7")).header("content-type", "application/json-patch+json").body(failing.to_string()))
+        .send(
+            server
+                .client
+                .patch(server.url("Patient/p7"))
+                .header("content-type", "application/json-patch+json")
+                .body(failing.to_string()),
+        )
         .await;
     assert_eq!(failed.status, 422, "{}", failed.text);
 }
@@ -160,12 +185,19 @@ async fn json_patch_updates_and_validates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefer_return_shapes_the_reply() {
     let server = TestServer::start().await;
-    let minimal = server.send(server.fhir(server.client.post(server.url("Patient")), &patient("8")).header("prefer", "return=minimal")).await;
+    let minimal = server
+        .send(server.fhir(server.client.post(server.url("Patient")), &patient("8")).header("prefer", "return=minimal"))
+        .await;
     assert_eq!(minimal.status, 201);
     assert!(minimal.text.is_empty());
     assert!(minimal.header("location").is_some());
-    let outcome =
-        server.send(server.fhir(server.client.post(server.url("Patient")), &patient("9")).header("prefer", "return=OperationOutcome")).await;
+    let outcome = server
+        .send(
+            server
+                .fhir(server.client.post(server.url("Patient")), &patient("9"))
+                .header("prefer", "return=OperationOutcome"),
+        )
+        .await;
     assert_eq!(outcome.json()["resourceType"], "OperationOutcome");
 }
 
@@ -180,9 +212,12 @@ async fn conditional_reads_answer_not_modified() {
     assert_eq!(same.status, 304);
     let changed = server.send(server.client.get(server.url("Patient/p10")).header("if-none-match", "W/\"0\"")).await;
     assert_eq!(changed.status, 200);
-    let since = server.send(server.client.get(server.url("Patient/p10")).header("if-modified-since", last_modified)).await;
+    let since =
+        server.send(server.client.get(server.url("Patient/p10")).header("if-modified-since", last_modified)).await;
     assert_eq!(since.status, 304);
-    let earlier = server.send(server.client.get(server.url("Patient/p10")).header("if-modified-since", "Thu, 01 Jan 2015 00:00:00 GMT")).await;
+    let earlier = server
+        .send(server.client.get(server.url("Patient/p10")).header("if-modified-since", "Thu, 01 Jan 2015 00:00:00 GMT"))
+        .await;
     assert_eq!(earlier.status, 200);
 }
 
@@ -197,7 +232,8 @@ async fn pretty_and_capabilities() {
     let resources = statement["rest"][0]["resource"].as_array().unwrap();
     assert_eq!(resources.len(), 146);
     let patient = resources.iter().find(|r| r["type"] == "Patient").unwrap();
-    let params: Vec<&str> = patient["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let params: Vec<&str> =
+        patient["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     for expected in ["_id", "_lastUpdated", "identifier", "gender"] {
         assert!(params.contains(&expected), "{params:?}");
     }
@@ -205,6 +241,10 @@ async fn pretty_and_capabilities() {
     for name in params {
         let reply = server.get(&format!("Patient?{name}=x")).await;
         assert_ne!(reply.status / 100, 5, "{name}: {}", reply.text);
-        assert!(reply.json()["issue"][0]["code"] != "not-supported", "{name} advertised but unsupported: {}", reply.text);
+        assert!(
+            reply.json()["issue"][0]["code"] != "not-supported",
+            "{name} advertised but unsupported: {}",
+            reply.text
+        );
     }
 }

@@ -16,12 +16,26 @@ fn assert_outcome(reply: &testkit::Reply, status: u16, code: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_bodies() {
     let server = TestServer::start().await;
-    let send = |body: &str| server.send(server.client.post(server.url("Patient")).header("content-type", "application/fhir+json").body(body.to_owned()));
+    let send = |body: &str| {
+        server.send(
+            server
+                .client
+                .post(server.url("Patient"))
+                .header("content-type", "application/fhir+json")
+                .body(body.to_owned()),
+        )
+    };
     assert_outcome(&send("{not json").await, 400, "structure");
     assert_outcome(&send("[1, 2]").await, 400, "structure");
     assert_outcome(&send("{\"name\": []}").await, 400, "structure");
     assert_outcome(&send("").await, 400, "structure");
-    assert_outcome(&server.post("Patient", &json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}})).await, 400, "structure");
+    assert_outcome(
+        &server
+            .post("Patient", &json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}))
+            .await,
+        400,
+        "structure",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,19 +73,42 @@ async fn unknown_things() {
     assert_outcome(&server.get("Patient/nobody/_history/1").await, 404, "not-found");
     assert_outcome(&server.get("Patient/x/_history/one").await, 400, "invalid");
     assert_outcome(&server.get("Patient/a/b/c/d").await, 404, "not-found");
-    assert_outcome(&server.send(server.client.request(reqwest::Method::OPTIONS, server.url("Patient"))).await, 405, "not-supported");
+    assert_outcome(
+        &server.send(server.client.request(reqwest::Method::OPTIONS, server.url("Patient"))).await,
+        405,
+        "not-supported",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn formats_and_media_types() {
     let server = TestServer::start().await;
     assert_outcome(&server.get("metadata?_format=xml").await, 406, "not-supported");
-    assert_outcome(&server.send(server.client.get(server.url("metadata")).header("accept", "application/fhir+xml")).await, 406, "not-supported");
-    assert_eq!(server.send(server.client.get(server.url("metadata")).header("accept", "application/json")).await.status, 200);
+    assert_outcome(
+        &server.send(server.client.get(server.url("metadata")).header("accept", "application/fhir+xml")).await,
+        406,
+        "not-supported",
+    );
+    assert_eq!(
+        server.send(server.client.get(server.url("metadata")).header("accept", "application/json")).await.status,
+        200
+    );
     assert_eq!(server.get("metadata?_format=json").await.status, 200);
-    let xml = server.send(server.client.post(server.url("Patient")).header("content-type", "application/fhir+xml").body("<Patient/>")).await;
+    let xml = server
+        .send(
+            server.client.post(server.url("Patient")).header("content-type", "application/fhir+xml").body("<Patient/>"),
+        )
+        .await;
     assert_outcome(&xml, 415, "not-supported");
-    let plain = server.send(server.client.post(server.url("Patient")).header("content-type", "application/json").body(patient("m").to_string())).await;
+    let plain = server
+        .send(
+            server
+                .client
+                .post(server.url("Patient"))
+                .header("content-type", "application/json")
+                .body(patient("m").to_string()),
+        )
+        .await;
     assert_eq!(plain.status, 201, "application/json is FHIR JSON too");
 }
 
@@ -93,7 +130,8 @@ async fn search_parameter_errors() {
     assert_outcome(&server.get("Patient?_lastUpdated=gt2020-99").await, 400, "invalid");
     assert_outcome(&server.get("Patient?_total=sometimes").await, 400, "invalid");
     assert_outcome(&server.get("Patient?_cursor=garbage").await, 400, "invalid");
-    let lenient = server.send(server.client.get(server.url("Patient?nonsense=1")).header("prefer", "handling=lenient")).await;
+    let lenient =
+        server.send(server.client.get(server.url("Patient?nonsense=1")).header("prefer", "handling=lenient")).await;
     assert_eq!(lenient.status, 200);
     let bundle = lenient.json();
     let outcome = bundle["entry"].as_array().unwrap().iter().find(|e| e["search"]["mode"] == "outcome").unwrap();

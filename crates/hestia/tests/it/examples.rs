@@ -9,7 +9,8 @@ use serde_json::Value;
 use testkit::{TestServer, shared_dir};
 
 fn known_invalid() -> BTreeSet<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir-validate/tests/known-invalid-examples.txt");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir-validate/tests/known-invalid-examples.txt");
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -46,12 +47,16 @@ async fn every_official_example_round_trips() {
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         let name = entry.path().unwrap().display().to_string();
-        let Some(file_name) = name.strip_prefix("package/").filter(|n| n.ends_with(".json") && !n.contains('/')) else { continue };
+        let Some(file_name) = name.strip_prefix("package/").filter(|n| n.ends_with(".json") && !n.contains('/')) else {
+            continue;
+        };
         let file_name = file_name.to_owned();
         let mut text = String::new();
         entry.read_to_string(&mut text).unwrap();
         let Ok(resource) = serde_json::from_str::<Value>(&text) else { continue };
-        let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str).map(str::to_owned) else { continue };
+        let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
         if !model.contains(&resource_type) {
             continue;
         }
@@ -65,7 +70,11 @@ async fn every_official_example_round_trips() {
             continue;
         }
         if created.status != 201 {
-            failures.push(format!("{file_name}: create answered {}: {}", created.status, created.text.chars().take(300).collect::<String>()));
+            failures.push(format!(
+                "{file_name}: create answered {}: {}",
+                created.status,
+                created.text.chars().take(300).collect::<String>()
+            ));
             continue;
         }
         let id = created.json()["id"].as_str().unwrap_or_default().to_owned();

@@ -17,7 +17,12 @@ async fn instance_type_and_system_history() {
     let instance = server.get("Patient/h1/_history").await.json();
     assert_eq!(instance["type"], "history");
     assert_eq!(instance["total"], 3);
-    let versions: Vec<&str> = instance["entry"].as_array().unwrap().iter().map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap()).collect();
+    let versions: Vec<&str> = instance["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap())
+        .collect();
     assert_eq!(versions, ["3", "2", "1"]);
     assert_eq!(instance["entry"][2]["response"]["status"], "201");
     assert_eq!(server.get("Patient/_history").await.json()["total"], 3);
@@ -56,7 +61,12 @@ async fn history_pages_stay_stable_while_writes_arrive() {
         // A write between pages must not shift what the next page returns.
         server.post("Patient", &patient(&format!("late{pages}"))).await;
         pages += 1;
-        next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
+        next = page["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+            .map(|l| l["url"].as_str().unwrap().to_owned());
     }
     assert_eq!(pages, 3);
     let expected: Vec<String> = (0..7).rev().map(|i| format!("hp{i}")).collect();

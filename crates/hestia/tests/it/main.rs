@@ -1,6 +1,13 @@
 //! Integration tests: the real router on a real socket (testkit), and the real `hestia` binary
 //! where a process boundary matters (import, crash durability). The only test binary of the crate.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout, reason = "tests assert by panicking and report figures")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "tests assert by panicking and report figures"
+)]
 
 mod bundle;
 mod conditional;
@@ -11,6 +18,7 @@ mod history;
 mod process;
 mod search;
 mod synthea;
+mod tidy;
 
 use serde_json::{Value, json};
 

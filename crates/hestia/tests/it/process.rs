@@ -23,7 +23,8 @@ fn serve(data: &std::path::Path) -> (Child, String) {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("hestia listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
+    let base =
+        line.trim().strip_prefix("hestia listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
     (child, base)
 }
 
@@ -60,7 +61,14 @@ async fn acknowledged_writes_survive_kill_9() {
 async fn import_loads_the_synthea_archive_then_serve_finds_it() {
     let data = tempfile::tempdir().unwrap();
     let archive = shared_dir().join("data/synthea-r4-sample.tgz");
-    let output = Command::new(HESTIA).arg("import").arg("--data").arg(data.path()).arg(&archive).env("HESTIA_LOG", "warn").output().unwrap();
+    let output = Command::new(HESTIA)
+        .arg("import")
+        .arg("--data")
+        .arg(data.path())
+        .arg(&archive)
+        .env("HESTIA_LOG", "warn")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     println!("hestia import (debug build, fsync on): {}", stdout.lines().next().unwrap_or(""));
@@ -70,7 +78,8 @@ async fn import_loads_the_synthea_archive_then_serve_finds_it() {
     assert!(summary.contains("0 failed files"), "{summary}");
     let (mut child, base) = serve(data.path());
     let client = reqwest::Client::new();
-    let count: serde_json::Value = client.get(format!("{base}/Patient?_summary=count")).send().await.unwrap().json().await.unwrap();
+    let count: serde_json::Value =
+        client.get(format!("{base}/Patient?_summary=count")).send().await.unwrap().json().await.unwrap();
     assert_eq!(count["total"], json!(35));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -83,7 +92,15 @@ fn import_reports_bad_files_and_fails() {
     std::fs::write(&bad, "{\"resourceType\": \"Patient\", \"gender\": 12}").unwrap();
     let ndjson = data.path().join("good.ndjson");
     std::fs::write(&ndjson, format!("{}\n{}\n", patient("n1"), patient("n2"))).unwrap();
-    let output = Command::new(HESTIA).arg("import").arg("--data").arg(data.path().join("db")).arg(&bad).arg(&ndjson).env("HESTIA_LOG", "off").output().unwrap();
+    let output = Command::new(HESTIA)
+        .arg("import")
+        .arg("--data")
+        .arg(data.path().join("db"))
+        .arg(&bad)
+        .arg(&ndjson)
+        .env("HESTIA_LOG", "off")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success());
     assert!(stdout.starts_with("imported 2 resources"), "{stdout}");

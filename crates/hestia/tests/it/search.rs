@@ -23,20 +23,26 @@ async fn id_identifier_and_tokens() {
     let mut male = patient("b");
     male["gender"] = json!("male");
     let b = server.post("Patient", &male).await.json()["id"].as_str().unwrap().to_owned();
-    assert_eq!(ids(&server.get(&format!("Patient?_id={a}")).await.json()), [a.clone()]);
+    assert_eq!(ids(&server.get(&format!("Patient?_id={a}")).await.json()), vec![a.clone()]);
     assert_eq!(ids(&server.get(&format!("Patient?_id={a},{b}")).await.json()).len(), 2);
-    assert_eq!(ids(&server.get("Patient?identifier=urn:test:mrn|b").await.json()), [b.clone()]);
-    assert_eq!(ids(&server.get("Patient?identifier=b").await.json()), [b.clone()]);
+    assert_eq!(ids(&server.get("Patient?identifier=urn:test:mrn|b").await.json()), vec![b.clone()]);
+    assert_eq!(ids(&server.get("Patient?identifier=b").await.json()), vec![b.clone()]);
     assert_eq!(ids(&server.get("Patient?identifier=urn:other|b").await.json()).len(), 0);
     assert_eq!(ids(&server.get("Patient?identifier=urn:test:mrn|").await.json()).len(), 2);
     assert_eq!(ids(&server.get("Patient?identifier=|b").await.json()).len(), 0, "|b means no system");
-    assert_eq!(ids(&server.get("Patient?gender=male").await.json()), [b.clone()]);
-    assert_eq!(ids(&server.get("Patient?gender:not=male").await.json()), [a.clone()]);
+    assert_eq!(ids(&server.get("Patient?gender=male").await.json()), vec![b.clone()]);
+    assert_eq!(ids(&server.get("Patient?gender:not=male").await.json()), vec![a.clone()]);
     assert_eq!(ids(&server.get("Patient?gender=male&identifier=a").await.json()).len(), 0, "repeated parameters AND");
     assert_eq!(ids(&server.get("Patient?active:missing=true").await.json()).len(), 2);
     assert_eq!(ids(&server.get("Patient?gender:missing=false").await.json()).len(), 2);
     let form = server
-        .send(server.client.post(server.url("Patient/_search")).header("content-type", "application/x-www-form-urlencoded").body("identifier=urn%3Atest%3Amrn%7Ca"))
+        .send(
+            server
+                .client
+                .post(server.url("Patient/_search"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("identifier=urn%3Atest%3Amrn%7Ca"),
+        )
         .await;
     assert_eq!(ids(&form.json()), [a]);
 }
@@ -58,7 +64,11 @@ async fn last_updated_prefixes() {
     assert_eq!(count("Patient?_lastUpdated=lt2026-01-01".to_owned()).await, 0);
     assert_eq!(count(format!("Patient?_lastUpdated=ge{instant}")).await, 1);
     assert_eq!(count(format!("Patient?_lastUpdated=lt{instant}")).await, 1);
-    assert_eq!(count("Patient?_lastUpdated=ge2026-01-01T00:00:00%2B01:00".to_owned()).await, 2, "a + offset must survive");
+    assert_eq!(
+        count("Patient?_lastUpdated=ge2026-01-01T00:00:00%2B01:00".to_owned()).await,
+        2,
+        "a + offset must survive"
+    );
     assert_eq!(count("Patient?_lastUpdated=ne2026-01-01".to_owned()).await, 0);
 }
 
@@ -75,7 +85,12 @@ async fn paging_totals_and_counts() {
     assert!(first.get("total").is_none(), "no counting unless asked");
     assert_eq!(server.get("Patient?_count=10&_total=accurate").await.json()["total"], 25);
     let mut seen = ids(&first);
-    let mut next = first["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
+    let mut next = first["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_owned());
     let mut pages = 1;
     while let Some(url) = next {
         // Writes between pages must neither duplicate nor skip what was there.
@@ -83,7 +98,12 @@ async fn paging_totals_and_counts() {
         let page = server.send(server.client.get(url)).await.json();
         seen.extend(ids(&page));
         pages += 1;
-        next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
+        next = page["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+            .map(|l| l["url"].as_str().unwrap().to_owned());
     }
     assert!(pages >= 3);
     let mut unique = seen.clone();

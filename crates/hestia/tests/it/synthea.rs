@@ -40,14 +40,24 @@ async fn synthea_sample_loads_through_transactions() {
         resources += entries.len();
         patients += entries.iter().filter(|e| e["resource"]["resourceType"] == "Patient").count();
         let reply = server
-            .send(server.client.post(&server.base).header("content-type", "application/fhir+json").header("prefer", "return=minimal").body(text.clone()))
+            .send(
+                server
+                    .client
+                    .post(&server.base)
+                    .header("content-type", "application/fhir+json")
+                    .header("prefer", "return=minimal")
+                    .body(text.clone()),
+            )
             .await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.text.chars().take(500).collect::<String>());
         let response = reply.json();
         assert_eq!(response["entry"].as_array().unwrap().len(), entries.len(), "{name}");
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!("synthea via POST transaction: {resources} resources in {seconds:.2} s ({:.0} resources/s, test build, no fsync)", resources as f64 / seconds);
+    println!(
+        "synthea via POST transaction: {resources} resources in {seconds:.2} s ({:.0} resources/s, test build, no fsync)",
+        resources as f64 / seconds
+    );
     assert_eq!(patients, 35);
     assert_eq!(server.get("Patient?_summary=count").await.json()["total"], 35);
     assert_eq!(server.get("_history?_count=1").await.json()["total"], resources);

@@ -88,7 +88,9 @@ impl Entry {
             EntryMethod::Put | EntryMethod::Delete if self.id.is_none() && self.query.is_none() => {
                 Err(ApiError::new(Code::InvalidRequest, "request.url needs an id or search criteria"))
             }
-            EntryMethod::Patch => Err(ApiError::new(Code::InvalidRequest, "PATCH entries in bundles are not supported yet")),
+            EntryMethod::Patch => {
+                Err(ApiError::new(Code::InvalidRequest, "PATCH entries in bundles are not supported yet"))
+            }
             _ => Ok(()),
         }
     }
@@ -102,13 +104,18 @@ pub(crate) fn parse_entries(bundle: Value, base: &str, max: usize) -> Result<Vec
         Some(_) => return Err(ApiError::at(Code::InvalidResource, "Bundle.entry must be an array", "Bundle.entry")),
     };
     if entries.len() > max {
-        return Err(ApiError::new(Code::PayloadTooLarge, format!("the bundle has {} entries; the limit is {max}", entries.len())));
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("the bundle has {} entries; the limit is {max}", entries.len()),
+        ));
     }
     entries.into_iter().enumerate().map(|(index, entry)| parse_entry(index, entry, base)).collect()
 }
 
 fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Entry, ApiError> {
-    let at = |message: &str, path: &str| ApiError::at(Code::InvalidRequest, message.to_owned(), format!("Bundle.entry[{index}].{path}"));
+    let at = |message: &str, path: &str| {
+        ApiError::at(Code::InvalidRequest, message.to_owned(), format!("Bundle.entry[{index}].{path}"))
+    };
     let Value::Object(mut entry) = entry else { return Err(at("an entry must be an object", "")) };
     let request = entry.shift_remove("request").ok_or_else(|| at("entry has no request", "request"))?;
     let method = match request.get("method").and_then(Value::as_str) {
@@ -190,7 +197,9 @@ pub(crate) async fn execute(
 ) -> Result<EntryResult, ApiError> {
     let resource_type = entry.resource_type.as_str();
     match (entry.method, entry.plan) {
-        (EntryMethod::Post, Plan::Existing(stored)) => Ok(EntryResult { status: StatusCode::OK, stored: Some(stored), other: None }),
+        (EntryMethod::Post, Plan::Existing(stored)) => {
+            Ok(EntryResult { status: StatusCode::OK, stored: Some(stored), other: None })
+        }
         (EntryMethod::Post, Plan::Create(id)) => {
             let resource = entry.resource.unwrap_or(Value::Null);
             let stored = create(state, ctx, tx, (resource_type, &id), resource).await?;
@@ -198,10 +207,10 @@ pub(crate) async fn execute(
         }
         (EntryMethod::Put, Plan::Update(id)) => {
             let mut resource = entry.resource.unwrap_or(Value::Null);
-            if entry.id.is_none() {
-                if let Value::Object(fields) = &mut resource {
-                    fields.insert("id".into(), json!(id));
-                }
+            if entry.id.is_none()
+                && let Value::Object(fields) = &mut resource
+            {
+                fields.insert("id".into(), json!(id));
             }
             let updated = update(state, ctx, tx, (resource_type, &id), resource, entry.if_match).await?;
             let status = if updated.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -215,7 +224,12 @@ pub(crate) async fn execute(
                     match matches.as_slice() {
                         [] => None,
                         [one] => Some(one.id.clone()),
-                        _ => return Err(ApiError::new(Code::MultipleMatches, "the conditional delete matched more than one resource")),
+                        _ => {
+                            return Err(ApiError::new(
+                                Code::MultipleMatches,
+                                "the conditional delete matched more than one resource",
+                            ));
+                        }
                     }
                 }
             };
@@ -226,7 +240,9 @@ pub(crate) async fn execute(
             let status = if deleted.is_some() { StatusCode::OK } else { StatusCode::NO_CONTENT };
             Ok(EntryResult { status, stored: deleted, other: None })
         }
-        (EntryMethod::Get, _) => read_entry(state, ctx, tx, &entry.resource_type, entry.id, entry.version, entry.query).await,
+        (EntryMethod::Get, _) => {
+            read_entry(state, ctx, tx, &entry.resource_type, entry.id, entry.version, entry.query).await
+        }
         _ => Err(ApiError::new(Code::InvalidRequest, "this entry could not be planned")),
     }
 }
@@ -245,13 +261,18 @@ async fn read_entry(
         (Some(id), Some(version)) => {
             let stored = state.store.vread(ctx, resource_type, &id, version).await?;
             if stored.is_deleted() {
-                return Err(ApiError::new(Code::Deleted, format!("{resource_type}/{id} version {version} is a deletion")));
+                return Err(ApiError::new(
+                    Code::Deleted,
+                    format!("{resource_type}/{id} version {version} is a deletion"),
+                ));
             }
             Ok(ok(stored))
         }
         (Some(id), None) => match tx.current(resource_type, &id).await? {
             None => Err(ApiError::new(Code::NotFound, format!("{resource_type}/{id} was not found"))),
-            Some(stored) if stored.is_deleted() => Err(ApiError::new(Code::Deleted, format!("{resource_type}/{id} was deleted"))),
+            Some(stored) if stored.is_deleted() => {
+                Err(ApiError::new(Code::Deleted, format!("{resource_type}/{id} was deleted")))
+            }
             Some(stored) => Ok(ok(stored)),
         },
         (None, _) => {
@@ -265,7 +286,12 @@ async fn read_entry(
             let found = tx.search(&parsed.query).await?;
             let entries: Vec<(Value, Option<String>)> = found
                 .into_iter()
-                .map(|s| (json!({"fullUrl": format!("{}/{}", s.resource_type, s.id), "search": {"mode": "match"}}), s.body.map(|b| b.to_string())))
+                .map(|s| {
+                    (
+                        json!({"fullUrl": format!("{}/{}", s.resource_type, s.id), "search": {"mode": "match"}}),
+                        s.body.map(|b| b.to_string()),
+                    )
+                })
                 .collect();
             let text = crate::bundle::response_bundle(state.ids.new_id(), "searchset", entries);
             Ok(EntryResult { status: StatusCode::OK, stored: None, other: Some(text) })

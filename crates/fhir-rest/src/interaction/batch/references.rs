@@ -22,27 +22,45 @@ pub(crate) struct Planner {
 impl Planner {
     /// Decides the id of a POST or PUT entry (resolving `ifNoneExist` and conditional PUTs in
     /// the transaction) and records its fullUrl.
-    pub(crate) async fn plan(&mut self, state: &AppState, tx: &mut dyn Transaction, entry: &mut Entry) -> Result<(), ApiError> {
+    pub(crate) async fn plan(
+        &mut self,
+        state: &AppState,
+        tx: &mut dyn Transaction,
+        entry: &mut Entry,
+    ) -> Result<(), ApiError> {
         let resource_type = entry.resource_type.clone();
         let plan = match entry.method {
             EntryMethod::Post => match &entry.if_none_exist {
                 Some(condition) => match conditional_matches(state, tx, &resource_type, condition).await?.as_slice() {
                     [] => Plan::Create(state.ids.new_id()),
                     [existing] => Plan::Existing(existing.clone()),
-                    _ => return Err(ApiError::new(Code::MultipleMatches, "ifNoneExist matched more than one resource")),
+                    _ => {
+                        return Err(ApiError::new(Code::MultipleMatches, "ifNoneExist matched more than one resource"));
+                    }
                 },
                 None => Plan::Create(state.ids.new_id()),
             },
             EntryMethod::Put => match (&entry.id, &entry.query) {
                 (Some(id), _) => Plan::Update(id.clone()),
                 (None, query) => {
-                    let matches = conditional_matches(state, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
+                    let matches =
+                        conditional_matches(state, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
                     match matches.as_slice() {
                         [] => Plan::Update(
-                            entry.resource.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str).map_or_else(|| state.ids.new_id(), str::to_owned),
+                            entry
+                                .resource
+                                .as_ref()
+                                .and_then(|r| r.get("id"))
+                                .and_then(Value::as_str)
+                                .map_or_else(|| state.ids.new_id(), str::to_owned),
                         ),
                         [existing] => Plan::Update(existing.id.clone()),
-                        _ => return Err(ApiError::new(Code::MultipleMatches, "the conditional update matched more than one resource")),
+                        _ => {
+                            return Err(ApiError::new(
+                                Code::MultipleMatches,
+                                "the conditional update matched more than one resource",
+                            ));
+                        }
                     }
                 }
             },
@@ -62,7 +80,12 @@ impl Planner {
 
     /// Rewrites every `reference` in the entry's resource that names another entry's fullUrl or
     /// is a conditional reference.
-    pub(crate) async fn rewrite(&mut self, state: &AppState, tx: &mut dyn Transaction, entry: &mut Entry) -> Result<(), ApiError> {
+    pub(crate) async fn rewrite(
+        &mut self,
+        state: &AppState,
+        tx: &mut dyn Transaction,
+        entry: &mut Entry,
+    ) -> Result<(), ApiError> {
         let Some(resource) = &mut entry.resource else { return Ok(()) };
         let mut conditional = Vec::new();
         collect_conditional(resource, &mut conditional);
@@ -74,8 +97,18 @@ impl Planner {
             crate::write::check_type(resource_type)?;
             let target = match conditional_matches(state, tx, resource_type, query).await?.as_slice() {
                 [one] => format!("{resource_type}/{}", one.id),
-                [] => return Err(ApiError::new(Code::PreconditionFailed, format!("conditional reference '{reference}' matched nothing"))),
-                _ => return Err(ApiError::new(Code::MultipleMatches, format!("conditional reference '{reference}' matched more than one resource"))),
+                [] => {
+                    return Err(ApiError::new(
+                        Code::PreconditionFailed,
+                        format!("conditional reference '{reference}' matched nothing"),
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        Code::MultipleMatches,
+                        format!("conditional reference '{reference}' matched more than one resource"),
+                    ));
+                }
             };
             self.resolved.insert(reference, target);
         }
