@@ -53,6 +53,8 @@ pub(crate) struct SearchBundle<'a> {
     pub(crate) total: Option<u64>,
     /// Each match, already in its final JSON text (possibly summarized).
     pub(crate) matches: Vec<(&'a StoredResource, String)>,
+    /// Resources added by `_include`/`_revinclude` (`search.mode = include`).
+    pub(crate) included: Vec<(&'a StoredResource, String)>,
     /// Issues to report in an OperationOutcome entry (`search.mode = outcome`).
     pub(crate) warnings: Vec<OutcomeIssue>,
 }
@@ -65,18 +67,15 @@ pub(crate) fn searchset(bundle: SearchBundle<'_>) -> String {
     if let Value::Object(fields) = &mut head {
         fields.insert("link".into(), links_json(&bundle.links));
     }
-    let mut entries: Vec<String> = bundle
-        .matches
-        .iter()
-        .map(|(stored, text)| {
-            let full_url = format!("{}/{}/{}", bundle.base, stored.resource_type, stored.id);
-            let fields = json!({"fullUrl": full_url});
-            let mut entry = entry_text(fields, Some(text));
-            entry.pop();
-            entry.push_str(",\"search\":{\"mode\":\"match\"}}");
-            entry
-        })
-        .collect();
+    let entry = |(stored, text): &(&StoredResource, String), mode: &str| {
+        let full_url = format!("{}/{}/{}", bundle.base, stored.resource_type, stored.id);
+        let mut entry = entry_text(json!({"fullUrl": full_url}), Some(text));
+        entry.pop();
+        entry.push_str(&format!(",\"search\":{{\"mode\":\"{mode}\"}}}}"));
+        entry
+    };
+    let mut entries: Vec<String> = bundle.matches.iter().map(|m| entry(m, "match")).collect();
+    entries.extend(bundle.included.iter().map(|m| entry(m, "include")));
     if !bundle.warnings.is_empty() {
         let outcome = crate::outcome::operation_outcome(&bundle.warnings);
         let text = serde_json::to_string(&outcome).unwrap_or_default();

@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let fhir = Router::new()
-        .route("/", post(batch::handle).get(search::system_unsupported))
+        .route("/", post(batch::handle).get(search::system))
         .route("/metadata", get(capabilities::handle))
         .route("/_history", get(history::system))
         .route(
@@ -22,13 +22,14 @@ pub fn router(state: AppState) -> Router {
         .route("/{type}/_history", get(history::type_level))
         .route("/{type}/{id}", get(read::handle).put(update::handle).patch(patch::handle).delete(delete::handle))
         .route("/{type}/{id}/_history", get(history::instance))
+        .route("/{type}/{id}/{compartment}", get(search::compartment))
         .route("/{type}/{id}/_history/{version}", get(vread::handle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone());
     Router::new()
         .nest("/fhir", fhir)
-        .route("/fhir/", post(batch::handle).get(search::system_unsupported))
+        .route("/fhir/", post(batch::handle).get(search::system))
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(ready))
         .with_state(state)

@@ -1,125 +1,252 @@
-//! Extracting index values from a resource by walking each parameter's element paths with the
-//! definitions, so a choice element (`Observation.value`) finds `valueQuantity` and every value
-//! is typed.
+//! Extracting index values: every parameter's compiled FHIRPath expression is evaluated over the
+//! resource (borrowing it, no clone), and each result is converted by its FHIR type into the
+//! rows of the parameter's kind.
 
-use fhir_model::{Location, Model};
+use fhir_model::SearchParamType;
 use serde_json::Value;
 
-use crate::index::{IndexEntries, TokenEntry};
+use crate::date::parse_date_range;
+use crate::index::{
+    DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, normalize,
+};
 use crate::registry::{IndexedParam, SearchRegistry};
 
-/// Computes every index row of a resource.
+/// Computes every index row of a resource. A parameter whose expression fails on this resource
+/// (a runtime type error in the spec's expression) contributes no rows.
 pub fn extract(registry: &SearchRegistry, resource: &Value) -> IndexEntries {
     let mut entries = IndexEntries::default();
     let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else { return entries };
-    let model = registry.model();
+    let ctx = fhirpath::EvalContext::new().with_resource(resource).with_root_resource(resource);
     for param in registry.params(resource_type) {
-        for path in &param.paths {
-            let mut nodes = Vec::new();
-            collect(model, &Location::root(resource_type), "", resource, path, &mut nodes);
-            for (type_code, value) in nodes {
-                tokens(param, type_code, value, &mut entries.tokens);
-            }
+        let Ok(nodes) = param.expression.evaluate_nodes(&ctx, resource) else { continue };
+        for (node, type_name) in nodes {
+            add(param, type_name, node, &mut entries);
         }
     }
     entries
 }
 
-/// Follows `path` from `node`, pushing `(type, value)` for every value reached.
-fn collect<'v>(
-    model: &'v Model,
-    at: &Location,
-    type_code: &'v str,
-    node: &'v Value,
-    path: &[String],
-    out: &mut Vec<(String, &'v Value)>,
-) {
-    let Some((first, rest)) = path.split_first() else {
-        out.push((type_code.to_owned(), node));
-        return;
-    };
-    let Some(object) = node.as_object() else { return };
-    for (key, child) in object {
-        if key != first && !is_choice_key(key, first) {
-            continue;
+fn add(param: &IndexedParam, type_name: &str, node: &Value, entries: &mut IndexEntries) {
+    match param.kind {
+        SearchParamType::Token => tokens(&param.code, type_name, node, &mut entries.tokens),
+        SearchParamType::String => strings(&param.code, type_name, node, &mut entries.strings),
+        SearchParamType::Date => dates(&param.code, type_name, node, &mut entries.dates),
+        SearchParamType::Number => {
+            if let Some((value, low, high)) = number_range(node) {
+                entries.numbers.push(NumberEntry { param: param.code.clone(), value, low, high });
+            }
         }
-        let Some(property) = model.property(at, key) else { continue };
-        let items: Vec<&Value> = match child {
-            Value::Array(items) => items.iter().collect(),
-            other => vec![other],
-        };
-        for item in items {
-            collect(model, &property.location, property.type_code, item, rest, out);
+        SearchParamType::Quantity => quantities(&param.code, type_name, node, &mut entries.quantities),
+        SearchParamType::Reference => references(&param.code, type_name, node, &mut entries.references),
+        SearchParamType::Uri => {
+            if let Some(uri) = node.as_str() {
+                entries.uris.push(UriEntry { param: param.code.clone(), uri: uri.to_owned() });
+            }
         }
+        SearchParamType::Composite | SearchParamType::Special => {}
     }
 }
 
-/// `valueQuantity` is reached by the path segment `value`.
-fn is_choice_key(key: &str, segment: &str) -> bool {
-    key.strip_prefix(segment).is_some_and(|suffix| suffix.starts_with(|c: char| c.is_ascii_uppercase()))
+fn text(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_owned)
 }
 
-fn tokens(param: &IndexedParam, type_code: String, value: &Value, out: &mut Vec<TokenEntry>) {
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let mut push = |system: Option<String>, code: Option<String>| {
-        if system.is_some() || code.is_some() {
-            out.push(TokenEntry { param: param.code.clone(), system, code });
+fn tokens(param: &str, type_name: &str, node: &Value, out: &mut Vec<TokenEntry>) {
+    let mut push = |system: Option<String>, code: Option<String>, display: Option<String>| {
+        if system.is_some() || code.is_some() || display.is_some() {
+            out.push(TokenEntry { param: param.to_owned(), system, code, text: display });
         }
     };
-    match type_code.as_str() {
-        "Coding" => push(text(value.get("system")), text(value.get("code"))),
+    match type_name {
+        "Coding" => push(text(node.get("system")), text(node.get("code")), text(node.get("display"))),
         "CodeableConcept" => {
-            for coding in value.get("coding").and_then(Value::as_array).into_iter().flatten() {
-                push(text(coding.get("system")), text(coding.get("code")));
+            for coding in node.get("coding").and_then(Value::as_array).into_iter().flatten() {
+                push(text(coding.get("system")), text(coding.get("code")), text(coding.get("display")));
+            }
+            if let Some(label) = text(node.get("text")) {
+                push(None, None, Some(label));
             }
         }
-        "Identifier" => push(text(value.get("system")), text(value.get("value"))),
-        "ContactPoint" => push(None, text(value.get("value"))),
+        "Identifier" => {
+            let label = node.get("type").and_then(|t| text(t.get("text")));
+            push(text(node.get("system")), text(node.get("value")), label);
+        }
+        "ContactPoint" => push(None, text(node.get("value")), None),
         "Reference" => {
-            if let Some(identifier) = value.get("identifier") {
-                push(text(identifier.get("system")), text(identifier.get("value")));
+            if let Some(identifier) = node.get("identifier") {
+                push(text(identifier.get("system")), text(identifier.get("value")), None);
             }
         }
-        "boolean" => push(None, value.as_bool().map(|b| b.to_string())),
-        _ => push(None, text(Some(value))),
+        "boolean" => push(None, node.as_bool().map(|b| b.to_string()), None),
+        "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity" => {
+            push(text(node.get("system")), text(node.get("code")), None);
+        }
+        _ => {
+            let value = match node {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            push(None, value, None);
+        }
     }
+}
+
+fn strings(param: &str, type_name: &str, node: &Value, out: &mut Vec<StringEntry>) {
+    let mut push = |value: &str| {
+        if !value.is_empty() {
+            out.push(StringEntry { param: param.to_owned(), normalized: normalize(value), exact: value.to_owned() });
+        }
+    };
+    let parts: &[&str] = match type_name {
+        "HumanName" => &["text", "family", "given", "prefix", "suffix"],
+        "Address" => &["text", "line", "city", "district", "state", "postalCode", "country"],
+        _ => &[],
+    };
+    if parts.is_empty() {
+        match node {
+            Value::String(s) => push(s),
+            Value::Object(_) => collect_strings(node, &mut push),
+            _ => {}
+        }
+        return;
+    }
+    for part in parts {
+        match node.get(*part) {
+            Some(Value::String(s)) => push(s),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
+            _ => {}
+        }
+    }
+}
+
+/// Every string inside a complex value (for string parameters over other datatypes).
+fn collect_strings(node: &Value, push: &mut impl FnMut(&str)) {
+    match node {
+        Value::String(s) => push(s),
+        Value::Array(items) => items.iter().for_each(|item| collect_strings(item, push)),
+        Value::Object(fields) => fields
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_') && *k != "extension")
+            .for_each(|(_, v)| collect_strings(v, push)),
+        _ => {}
+    }
+}
+
+fn dates(param: &str, type_name: &str, node: &Value, out: &mut Vec<DateEntry>) {
+    let mut push = |low: i64, high: i64| out.push(DateEntry { param: param.to_owned(), low, high });
+    match type_name {
+        "Period" => {
+            let low = node.get("start").and_then(Value::as_str).and_then(parse_date_range).map_or(i64::MIN, |r| r.low);
+            let high = node.get("end").and_then(Value::as_str).and_then(parse_date_range).map_or(i64::MAX, |r| r.high);
+            if node.get("start").is_some() || node.get("end").is_some() {
+                push(low, high);
+            }
+        }
+        "Timing" => {
+            let ranges: Vec<_> = node
+                .get("event")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter_map(parse_date_range)
+                .collect();
+            if let (Some(low), Some(high)) = (ranges.iter().map(|r| r.low).min(), ranges.iter().map(|r| r.high).max()) {
+                push(low, high);
+            }
+        }
+        _ => {
+            if let Some(range) = node.as_str().and_then(parse_date_range) {
+                push(range.low, range.high);
+            }
+        }
+    }
+}
+
+/// A JSON number with the range its written precision implies: `1.50` is `[1.495, 1.505)`.
+pub(crate) fn number_range(node: &Value) -> Option<(f64, f64, f64)> {
+    let text = match node {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    decimal_range(&text)
+}
+
+pub(crate) fn decimal_range(text: &str) -> Option<(f64, f64, f64)> {
+    let value: f64 = text.parse().ok()?;
+    let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+    let exponent: i32 = text.split(['e', 'E']).nth(1).and_then(|e| e.parse().ok()).unwrap_or(0);
+    let decimals = mantissa.split_once('.').map_or(0, |(_, d)| i32::try_from(d.len()).unwrap_or(0));
+    let half = 0.5 * 10f64.powi(exponent - decimals);
+    Some((value, value - half, value + half))
+}
+
+fn quantities(param: &str, type_name: &str, node: &Value, out: &mut Vec<QuantityEntry>) {
+    let mut push = |quantity: &Value, system: Option<String>, code: Option<String>| {
+        if let Some((value, low, high)) = quantity.get("value").and_then(number_range) {
+            out.push(QuantityEntry { param: param.to_owned(), system, code, value, low, high });
+        }
+    };
+    match type_name {
+        "Money" => push(node, Some("urn:iso:std:iso:4217".to_owned()), text(node.get("currency"))),
+        "Range" => {
+            for bound in ["low", "high"] {
+                if let Some(q) = node.get(bound) {
+                    push(q, text(q.get("system")), text(q.get("code")).or_else(|| text(q.get("unit"))));
+                }
+            }
+        }
+        _ => push(node, text(node.get("system")), text(node.get("code")).or_else(|| text(node.get("unit")))),
+    }
+}
+
+fn references(param: &str, type_name: &str, node: &Value, out: &mut Vec<ReferenceEntry>) {
+    let mut entry = ReferenceEntry {
+        param: param.to_owned(),
+        target_type: None,
+        target_id: None,
+        url: None,
+        identifier_system: None,
+        identifier_value: None,
+    };
+    let reference = match type_name {
+        "Reference" => {
+            if let Some(identifier) = node.get("identifier") {
+                entry.identifier_system = text(identifier.get("system"));
+                entry.identifier_value = text(identifier.get("value"));
+            }
+            text(node.get("reference"))
+        }
+        _ => node.as_str().map(str::to_owned),
+    };
+    if let Some(reference) = reference.filter(|r| !r.starts_with('#')) {
+        if let Some((target_type, target_id)) = local_target(&reference) {
+            entry.target_type = Some(target_type);
+            entry.target_id = Some(target_id);
+        }
+        if reference.contains(':') {
+            entry.url = Some(reference);
+        }
+    }
+    if entry.target_id.is_some() || entry.url.is_some() || entry.identifier_value.is_some() {
+        out.push(entry);
+    }
+}
+
+/// `Patient/1`, `Patient/1/_history/2` and `http://host/fhir/Patient/1` name `(Patient, 1)`.
+pub fn local_target(reference: &str) -> Option<(String, String)> {
+    let path = reference.split(['?', '#']).next()?;
+    let segments: Vec<&str> = path.split('/').collect();
+    let (t, id) = match segments.as_slice() {
+        [.., t, id, "_history", _] => (*t, *id),
+        [.., t, id] => (*t, *id),
+        _ => return None,
+    };
+    let is_type = t.starts_with(|c: char| c.is_ascii_uppercase()) && fhir_model::r4().is_resource_type(t);
+    if is_type && !id.is_empty() { Some((t.to_owned(), id.to_owned())) } else { None }
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::extract;
-    use crate::SearchRegistry;
-
-    fn check(resource: serde_json::Value) -> String {
-        let registry = SearchRegistry::new(fhir_model::r4());
-        extract(&registry, &resource)
-            .tokens
-            .iter()
-            .map(|t| format!("{}={}|{}", t.param, t.system.as_deref().unwrap_or(""), t.code.as_deref().unwrap_or("")))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    #[test]
-    fn identifiers_codes_and_booleans() {
-        let patient = json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "42"}],
-            "gender": "female", "active": true, "telecom": [{"system": "email", "value": "a@b.c"}]});
-        let text = check(patient);
-        assert!(text.contains("identifier=urn:mrn|42"), "{text}");
-        assert!(text.contains("gender=|female"), "{text}");
-        assert!(text.contains("active=|true"), "{text}");
-        assert!(text.contains("email=|a@b.c") || text.contains("telecom=|a@b.c"), "{text}");
-    }
-
-    #[test]
-    fn codeable_concepts_index_every_coding() {
-        let observation = json!({"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}, {"system": "urn:x", "code": "hr"}]}});
-        let text = check(observation);
-        assert!(text.contains("code=http://loinc.org|8867-4"), "{text}");
-        assert!(text.contains("code=urn:x|hr"), "{text}");
-        assert!(text.contains("status=|final"), "{text}");
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
-//! The search IR: what a search means, before any SQL.
+//! The search IR: what a search means, before any SQL. Every filter denotes a set of resources of
+//! the query's types; a query is the intersection of its filters.
 
 /// Comparison prefixes (FHIR search `eq`, `ne`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,18 @@ pub struct DateCondition {
     pub high: i64,
 }
 
+/// A number or quantity search value with its implicit precision range `[low, high)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberCondition {
+    pub prefix: Prefix,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Quantities only: `system|code` of the unit, either may be absent.
+    pub system: Option<String>,
+    pub code: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenMatch {
     /// `code`: any system.
@@ -55,31 +68,153 @@ pub enum TokenMatch {
     NoSystemCode(String),
     /// `system|`: any code in the system.
     System(String),
-}
-
-/// One search parameter occurrence; the values inside are ORed, the filters of a query ANDed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
-    /// `_id=a,b`.
-    Id(Vec<String>),
-    /// `_lastUpdated=ge2020-01-01`.
-    LastUpdated(Vec<DateCondition>),
-    /// A token parameter; `negate` is the `:not` modifier (no value of the resource matches).
-    Token { param: String, values: Vec<TokenMatch>, negate: bool },
-    /// `param:missing=true|false`.
-    TokenMissing { param: String, missing: bool },
+    /// `:text`: the display or text starts with this (case- and accent-insensitive).
+    Text(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringMode {
+    /// Default: case- and accent-insensitive prefix.
+    Prefix,
+    Exact,
+    Contains,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceMatch {
+    /// `Type/id`, or a bare `id` (type: any the parameter allows).
+    Local { target_type: Option<String>, id: String },
+    /// An absolute URL or canonical (`|version` stripped).
+    Url(String),
+    /// `:identifier`.
+    Identifier { system: Option<String>, value: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriMode {
+    Exact,
+    /// `:above`: the stored URI is a prefix of the value.
+    Above,
+    /// `:below`: the value is a prefix of the stored URI.
+    Below,
+}
+
+/// Which index table a parameter lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexTable {
+    Token,
+    String,
+    Date,
+    Number,
+    Quantity,
+    Reference,
+    Uri,
+}
+
+/// A set of resources of the query's types. Values inside a filter are ORed; filters are ANDed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Id(Vec<String>),
+    LastUpdated(Vec<DateCondition>),
+    /// `negate` is `:not`: no value of the resource matches.
+    Token {
+        param: String,
+        values: Vec<TokenMatch>,
+        negate: bool,
+    },
+    String {
+        param: String,
+        values: Vec<String>,
+        mode: StringMode,
+    },
+    Date {
+        param: String,
+        values: Vec<DateCondition>,
+    },
+    Number {
+        param: String,
+        values: Vec<NumberCondition>,
+    },
+    Quantity {
+        param: String,
+        values: Vec<NumberCondition>,
+    },
+    Reference {
+        param: String,
+        values: Vec<ReferenceMatch>,
+    },
+    Uri {
+        param: String,
+        values: Vec<String>,
+        mode: UriMode,
+    },
+    /// `param:missing=true|false`.
+    Missing {
+        param: String,
+        table: IndexTable,
+        missing: bool,
+    },
+    /// `subject:Patient.name=x`: the reference `param` points at a `target_type` resource that
+    /// matches `inner` (evaluated over `target_type`).
+    Chain {
+        param: String,
+        target_type: String,
+        inner: Box<Filter>,
+    },
+    /// `_has:Observation:subject:code=x`: some `source_type` resource whose reference `param`
+    /// points here matches `inner`.
+    Has {
+        source_type: String,
+        param: String,
+        inner: Box<Filter>,
+    },
+    /// The resource belongs to the compartment `compartment_type/id`: one of the listed
+    /// `(resource type, reference params)` links it there.
+    Compartment {
+        compartment_type: String,
+        id: String,
+        links: Vec<(String, Vec<String>)>,
+        include_owner: bool,
+    },
+    /// `_list=id`: items of that List.
+    List(String),
+    /// `_content`/`_text`: a case-insensitive substring of the resource (or its narrative).
+    Text {
+        narrative_only: bool,
+        value: String,
+    },
+    /// Any of the filters (a chain over a reference with several possible target types).
+    Any(Vec<Filter>),
+}
+
+/// What a parameter sort orders by.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SortKey {
     Id,
     LastUpdated,
+    /// An indexed parameter: the smallest value ascending, the largest descending.
+    Param {
+        param: String,
+        table: IndexTable,
+    },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sort {
     pub key: SortKey,
     pub descending: bool,
+}
+
+/// `_include` (forward: resources that `source_type.param` points at) or `_revinclude`
+/// (reverse: `source_type` resources whose `param` points at a match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    pub source_type: String,
+    /// `None` for `*`.
+    pub param: Option<String>,
+    pub target_type: Option<String>,
+    pub iterate: bool,
+    pub reverse: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +224,10 @@ pub enum TotalMode {
     Accurate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
-    pub resource_type: String,
+    /// Usually one type; several for `_type` and compartment `*` searches.
+    pub types: Vec<String>,
     pub filters: Vec<Filter>,
     /// Empty: the store's stable insertion order.
     pub sort: Vec<Sort>,
@@ -99,17 +235,34 @@ pub struct SearchQuery {
     /// Keyset position from a previous page.
     pub cursor: Option<String>,
     pub total: TotalMode,
+    pub includes: Vec<Include>,
+    /// At most this many included resources; more is reported, never silently dropped.
+    pub include_limit: usize,
 }
 
 impl SearchQuery {
     pub fn new(resource_type: &str) -> SearchQuery {
+        SearchQuery::over(vec![resource_type.to_owned()])
+    }
+
+    pub fn over(types: Vec<String>) -> SearchQuery {
         SearchQuery {
-            resource_type: resource_type.to_owned(),
+            types,
             filters: Vec::new(),
             sort: Vec::new(),
             count: 20,
             cursor: None,
             total: TotalMode::None,
+            includes: Vec::new(),
+            include_limit: 1000,
+        }
+    }
+
+    /// The single type of a one-type query.
+    pub fn resource_type(&self) -> Option<&str> {
+        match self.types.as_slice() {
+            [one] => Some(one),
+            _ => None,
         }
     }
 }

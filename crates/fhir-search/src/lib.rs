@@ -15,8 +15,13 @@ mod parse;
 mod registry;
 
 pub use date::{DateRange, parse_date_range};
-pub use extract::extract;
-pub use index::{IndexEntries, TokenEntry};
-pub use ir::{DateCondition, Filter, Prefix, SearchQuery, Sort, SortKey, TokenMatch, TotalMode};
-pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search};
+pub use extract::{extract, local_target};
+pub use index::{
+    DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, normalize,
+};
+pub use ir::{
+    DateCondition, Filter, Include, IndexTable, NumberCondition, Prefix, ReferenceMatch, SearchQuery, Sort, SortKey,
+    StringMode, TokenMatch, TotalMode, UriMode,
+};
+pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search, parse_search_types};
 pub use registry::{IndexedParam, SearchRegistry};

@@ -1,18 +1,23 @@
-//! Which search parameters each resource type supports, compiled once from the definitions.
+//! Which search parameters each resource type supports, compiled once from every R4
+//! SearchParameter: the FHIRPath expression is cut down to the parts that apply to the type and
+//! parsed once.
 
 use std::collections::HashMap;
 
 use fhir_model::{Model, SearchParamDef, SearchParamType};
 
 /// A search parameter that Hestia indexes for one resource type.
-#[derive(Debug)]
 pub struct IndexedParam {
     pub code: String,
     pub kind: SearchParamType,
     pub definition: &'static SearchParamDef,
-    /// Element paths below the resource root (`["identifier"]`, `["code", "coding"]`); the
-    /// union of the parts of the expression that apply to this type.
-    pub(crate) paths: Vec<Vec<String>>,
+    pub(crate) expression: fhirpath::Expression,
+}
+
+impl std::fmt::Debug for IndexedParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.code, self.kind.as_str())
+    }
 }
 
 /// Per resource type, the parameters that are searchable.
@@ -24,16 +29,22 @@ pub struct SearchRegistry {
 /// Parameters answered from the resource table itself rather than an index table.
 pub(crate) const RESOURCE_COLUMNS: [&str; 2] = ["_id", "_lastUpdated"];
 
+/// Parameter kinds indexed through an index table.
+fn indexable(kind: SearchParamType) -> bool {
+    !matches!(kind, SearchParamType::Composite | SearchParamType::Special)
+}
+
 impl SearchRegistry {
     pub fn new(model: &'static Model) -> SearchRegistry {
         let mut by_type = HashMap::new();
         for resource_type in model.resource_types() {
             let params: Vec<IndexedParam> = model
                 .search_params(resource_type)
-                .filter(|def| def.kind == SearchParamType::Token && !RESOURCE_COLUMNS.contains(&def.code.as_str()))
+                .filter(|def| indexable(def.kind) && !RESOURCE_COLUMNS.contains(&def.code.as_str()))
                 .filter_map(|def| {
-                    let paths = simple_paths(&def.expression, resource_type)?;
-                    Some(IndexedParam { code: def.code.clone(), kind: def.kind, definition: def, paths })
+                    let text = expression_for(model, &def.expression, resource_type)?;
+                    let expression = fhirpath::parse(&text).ok()?;
+                    Some(IndexedParam { code: def.code.clone(), kind: def.kind, definition: def, expression })
                 })
                 .collect();
             by_type.insert(resource_type.clone(), params);
@@ -54,8 +65,8 @@ impl SearchRegistry {
         self.params(resource_type).iter().find(|p| p.code == code)
     }
 
-    /// Every supported parameter of a type as `(code, type, documentation)`, for the
-    /// CapabilityStatement.
+    /// Every supported parameter of a type as `(code, type, definition url, documentation)`, for
+    /// the CapabilityStatement.
     pub fn supported(&self, resource_type: &str) -> Vec<(&str, SearchParamType, &str, &str)> {
         let mut out: Vec<(&str, SearchParamType, &str, &str)> = RESOURCE_COLUMNS
             .iter()
@@ -69,23 +80,45 @@ impl SearchRegistry {
     }
 }
 
-/// The paths of an expression that is a union of plain element paths, for one resource type.
-/// Anything richer (`where`, `as`, `resolve`) needs the FHIRPath engine and is not indexed yet.
-fn simple_paths(expression: &str, resource_type: &str) -> Option<Vec<Vec<String>>> {
-    let mut paths = Vec::new();
-    for part in expression.split('|') {
-        let part = part.trim().trim_start_matches('(').trim_end_matches(')').trim();
-        let mut segments = part.split('.');
-        if segments.next() != Some(resource_type) {
-            continue;
+/// The union parts of `expression` that can apply to `resource_type`: a part that starts with
+/// another type's name (`CarePlan.subject`) is dropped, one that starts with the type or one of
+/// its ancestors (`Resource.meta.tag`) is kept.
+pub(crate) fn expression_for(model: &Model, expression: &str, resource_type: &str) -> Option<String> {
+    let parts: Vec<&str> = split_union(expression)
+        .into_iter()
+        .filter(|part| {
+            let head: String = part
+                .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let is_type = model.type_def(&head).is_some() && head.starts_with(|c: char| c.is_ascii_uppercase());
+            !is_type || model.is_subtype(resource_type, &head)
+        })
+        .collect();
+    if parts.is_empty() { None } else { Some(parts.join(" | ")) }
+}
+
+/// Splits on `|` outside parentheses and string literals.
+fn split_union(expression: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut in_string, mut start) = (0i32, false, 0usize);
+    for (i, c) in expression.char_indices() {
+        match c {
+            '\'' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => depth -= 1,
+            '|' if !in_string && depth == 0 => {
+                if let Some(part) = expression.get(start..i) {
+                    parts.push(part.trim());
+                }
+                start = i + 1;
+            }
+            _ => {}
         }
-        let rest: Vec<String> = segments.map(str::to_owned).collect();
-        let plain = !rest.is_empty()
-            && rest.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-        if !plain {
-            return None;
-        }
-        paths.push(rest);
     }
-    if paths.is_empty() { None } else { Some(paths) }
+    if let Some(part) = expression.get(start..) {
+        parts.push(part.trim());
+    }
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
 }

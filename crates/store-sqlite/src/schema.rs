@@ -11,7 +11,8 @@ use store::StoreError;
 
 use crate::connection::backend;
 
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE resource (
     rid INTEGER PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -48,7 +49,48 @@ CREATE TABLE search_token (
 CREATE INDEX search_token_value ON search_token (tenant, type, param, code, system, rid);
 CREATE INDEX search_token_system ON search_token (tenant, type, param, system, rid);
 CREATE INDEX search_token_rid ON search_token (rid);
-"];
+",
+    r"
+ALTER TABLE search_token ADD COLUMN text TEXT;
+CREATE TABLE search_string (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    normalized TEXT NOT NULL, exact TEXT NOT NULL
+);
+CREATE INDEX search_string_value ON search_string (tenant, type, param, normalized, rid);
+CREATE INDEX search_string_rid ON search_string (rid);
+CREATE TABLE search_date (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    low INTEGER NOT NULL, high INTEGER NOT NULL
+);
+CREATE INDEX search_date_value ON search_date (tenant, type, param, low, high, rid);
+CREATE INDEX search_date_rid ON search_date (rid);
+CREATE TABLE search_number (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL
+);
+CREATE INDEX search_number_value ON search_number (tenant, type, param, value, rid);
+CREATE INDEX search_number_rid ON search_number (rid);
+CREATE TABLE search_quantity (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    system TEXT, code TEXT, value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL
+);
+CREATE INDEX search_quantity_value ON search_quantity (tenant, type, param, code, value, rid);
+CREATE INDEX search_quantity_rid ON search_quantity (rid);
+CREATE TABLE search_reference (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    target_type TEXT, target_id TEXT, url TEXT, identifier_system TEXT, identifier_value TEXT
+);
+CREATE INDEX search_reference_value ON search_reference (tenant, type, param, target_id, target_type, rid);
+CREATE INDEX search_reference_target ON search_reference (tenant, target_type, target_id, type, param, rid);
+CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, rid);
+CREATE INDEX search_reference_rid ON search_reference (rid);
+CREATE TABLE search_uri (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL
+);
+CREATE INDEX search_uri_value ON search_uri (tenant, type, param, uri, rid);
+CREATE INDEX search_uri_rid ON search_uri (rid);
+",
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;

@@ -1,58 +1,76 @@
-//! Running a search: one statement for the page (keyset paging), one for the total if asked.
+//! Running a search: one statement for the page (keyset paging on the sort keys plus `rid`), one
+//! for the total if asked, and indexed queries for `_include`/`_revinclude` over the page.
 
-use fhir_search::{SearchQuery, SortKey, TotalMode};
+mod include;
+
+use fhir_search::{SearchQuery, TotalMode};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use store::{SearchPage, StoreError};
 
 use crate::connection::backend;
-use crate::query::{Sql, order_columns};
+use crate::query::Sql;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
 
 pub(crate) fn page(conn: &Connection, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-    let mut sql = Sql::scoped(tenant, &query.resource_type);
+    let mut sql = Sql::scoped(tenant, &query.types);
     for filter in &query.filters {
-        sql.filter(query, filter);
+        sql.filter(&query.types, filter);
     }
     let total = match query.total {
         TotalMode::None => None,
         TotalMode::Estimate | TotalMode::Accurate => Some(count(conn, &sql)?),
     };
     if query.count == 0 {
-        return Ok(SearchPage { resources: Vec::new(), next_cursor: None, total });
+        return Ok(SearchPage {
+            resources: Vec::new(),
+            next_cursor: None,
+            total,
+            included: Vec::new(),
+            include_truncated: false,
+        });
     }
-    let columns = order_columns(&query.sort);
+    let mut keys: Vec<(String, bool)> = query.sort.iter().map(|s| (sql.sort_expression(s), s.descending)).collect();
+    let last_descending = keys.last().is_some_and(|&(_, d)| d);
+    keys.push(("r.rid".to_owned(), last_descending));
     if let Some(cursor) = &query.cursor {
-        let keys = decode_cursor(cursor, query)?;
-        let clause = keyset_clause(&mut sql, &columns, keys);
+        let values = decode_cursor(cursor, keys.len())?;
+        let clause = keyset_clause(&mut sql, &keys, values);
         sql.clauses.push(clause);
     }
     let order: Vec<String> =
-        columns.iter().map(|(c, desc)| format!("{c} {}", if *desc { "DESC" } else { "ASC" })).collect();
+        keys.iter().map(|(k, desc)| format!("{k} {}", if *desc { "DESC" } else { "ASC" })).collect();
+    let selected: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
     let limit = i64::try_from(query.count).unwrap_or(i64::MAX).saturating_add(1);
     let statement = format!(
-        "SELECT r.rid, {VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
+        "SELECT {}, {VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
          WHERE {} ORDER BY {} LIMIT {limit}",
+        selected.join(", "),
         sql.where_sql(),
         order.join(", ")
     );
     let mut stmt = conn.prepare_cached(&statement).map_err(backend)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(sql.values.iter())).map_err(backend)?;
-    let mut resources = Vec::new();
-    let mut last_keys = None;
-    let mut has_more = false;
+    let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     while let Some(row) = rows.next().map_err(backend)? {
         if resources.len() == query.count {
             has_more = true;
             break;
         }
-        let rid: i64 = row.get(0).map_err(backend)?;
-        let stored = stored_from_row(row, 1).map_err(backend)?;
-        last_keys = Some(encode_cursor(query, &stored, rid));
-        resources.push(stored);
+        let mut values = Vec::with_capacity(keys.len());
+        for i in 0..keys.len() {
+            values.push(row.get::<_, Value>(i).map_err(backend)?);
+        }
+        if let Some(Value::Integer(rid)) = values.last() {
+            rids.push(*rid);
+        }
+        resources.push(stored_from_row(row, keys.len()).map_err(backend)?);
+        last_keys = Some(values);
     }
-    let next_cursor = if has_more { last_keys } else { None };
-    Ok(SearchPage { resources, next_cursor, total })
+    drop(rows);
+    let next_cursor = if has_more { last_keys.map(|v| encode_cursor(&v)) } else { None };
+    let (included, include_truncated) = include::run(conn, tenant, query, &rids)?;
+    Ok(SearchPage { resources, next_cursor, total, included, include_truncated })
 }
 
 fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
@@ -62,46 +80,51 @@ fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The cursor is the last row's sort key values and rid, `~`-separated (FHIR ids never contain `~`).
-fn encode_cursor(query: &SearchQuery, stored: &store::StoredResource, rid: i64) -> String {
-    let mut parts: Vec<String> = query
-        .sort
+/// The cursor is the last row's sort values and rid, as a JSON array of tagged values.
+fn encode_cursor(values: &[Value]) -> String {
+    let items: Vec<serde_json::Value> = values
         .iter()
-        .map(|s| match s.key {
-            SortKey::Id => stored.id.clone(),
-            SortKey::LastUpdated => stored.last_updated.micros().to_string(),
+        .map(|v| match v {
+            Value::Integer(i) => serde_json::json!({"i": i}),
+            Value::Real(r) => serde_json::json!({"r": r.to_string()}),
+            Value::Text(t) => serde_json::json!({"t": t}),
+            _ => serde_json::Value::Null,
         })
         .collect();
-    parts.push(rid.to_string());
-    parts.join("~")
+    serde_json::Value::Array(items).to_string()
 }
 
-fn decode_cursor(cursor: &str, query: &SearchQuery) -> Result<Vec<Value>, StoreError> {
-    let parts: Vec<&str> = cursor.split('~').collect();
-    if parts.len() != query.sort.len() + 1 {
+fn decode_cursor(cursor: &str, expected: usize) -> Result<Vec<Value>, StoreError> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    if items.len() != expected {
         return Err(StoreError::InvalidCursor);
     }
-    let mut values = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        let value = match query.sort.get(i).map(|s| s.key) {
-            Some(SortKey::Id) => Value::Text((*part).to_owned()),
-            Some(SortKey::LastUpdated) | None => Value::Integer(part.parse().map_err(|_| StoreError::InvalidCursor)?),
-        };
-        values.push(value);
-    }
-    Ok(values)
+    items
+        .iter()
+        .map(|item| {
+            if let Some(i) = item.get("i").and_then(serde_json::Value::as_i64) {
+                Ok(Value::Integer(i))
+            } else if let Some(r) = item.get("r").and_then(serde_json::Value::as_str).and_then(|r| r.parse().ok()) {
+                Ok(Value::Real(r))
+            } else if let Some(t) = item.get("t").and_then(serde_json::Value::as_str) {
+                Ok(Value::Text(t.to_owned()))
+            } else {
+                Err(StoreError::InvalidCursor)
+            }
+        })
+        .collect()
 }
 
 /// Rows strictly after the cursor in the ORDER BY: `(a > x) OR (a = x AND b > y) OR ...`.
-fn keyset_clause(sql: &mut Sql, columns: &[(&'static str, bool)], keys: Vec<Value>) -> String {
-    let placeholders: Vec<String> = keys.into_iter().map(|k| sql.bind(k)).collect();
+fn keyset_clause(sql: &mut Sql, keys: &[(String, bool)], values: Vec<Value>) -> String {
+    let placeholders: Vec<String> = values.into_iter().map(|k| sql.bind(k)).collect();
     let mut ors = Vec::new();
-    for (i, (column, descending)) in columns.iter().enumerate() {
+    for (i, (key, descending)) in keys.iter().enumerate() {
         let mut ands: Vec<String> =
-            columns.iter().zip(&placeholders).take(i).map(|((c, _), p)| format!("{c} = {p}")).collect();
+            keys.iter().zip(&placeholders).take(i).map(|((k, _), p)| format!("{k} = {p}")).collect();
         let op = if *descending { "<" } else { ">" };
         if let Some(p) = placeholders.get(i) {
-            ands.push(format!("{column} {op} {p}"));
+            ands.push(format!("{key} {op} {p}"));
         }
         ors.push(format!("({})", ands.join(" AND ")));
     }

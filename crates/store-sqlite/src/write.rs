@@ -80,17 +80,79 @@ pub(crate) fn write_version(
     })
 }
 
+/// The index tables, each cleared for the resource before its new rows go in.
+const INDEX_TABLES: [&str; 7] = [
+    "search_token",
+    "search_string",
+    "search_date",
+    "search_number",
+    "search_quantity",
+    "search_reference",
+    "search_uri",
+];
+
 fn replace_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM search_token WHERE rid = ?1").map_err(backend)?.execute([rid]).map_err(backend)?;
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO search_token (rid, tenant, type, param, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(backend)?;
-    for token in &write.index.tokens {
-        insert
-            .execute((rid, tenant, &write.resource_type, &token.param, &token.system, &token.code))
+    for table in INDEX_TABLES {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))
+            .map_err(backend)?
+            .execute([rid])
             .map_err(backend)?;
+    }
+    let kind = &write.resource_type;
+    let index = &write.index;
+    let insert = |sql: &str| conn.prepare_cached(sql).map_err(backend);
+    let mut stmt = insert(
+        "INSERT INTO search_token (rid, tenant, type, param, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for t in &index.tokens {
+        let text = t.text.as_deref().map(fhir_search::normalize);
+        stmt.execute((rid, tenant, kind, &t.param, &t.system, &t.code, text)).map_err(backend)?;
+    }
+    let mut stmt = insert(
+        "INSERT INTO search_string (rid, tenant, type, param, normalized, exact) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for s in &index.strings {
+        stmt.execute((rid, tenant, kind, &s.param, &s.normalized, &s.exact)).map_err(backend)?;
+    }
+    let mut stmt =
+        insert("INSERT INTO search_date (rid, tenant, type, param, low, high) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    for d in &index.dates {
+        stmt.execute((rid, tenant, kind, &d.param, d.low, d.high)).map_err(backend)?;
+    }
+    let mut stmt = insert(
+        "INSERT INTO search_number (rid, tenant, type, param, value, low, high) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for n in &index.numbers {
+        stmt.execute((rid, tenant, kind, &n.param, n.value, n.low, n.high)).map_err(backend)?;
+    }
+    let mut stmt = insert(
+        "INSERT INTO search_quantity (rid, tenant, type, param, system, code, value, low, high) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for q in &index.quantities {
+        stmt.execute((rid, tenant, kind, &q.param, &q.system, &q.code, q.value, q.low, q.high)).map_err(backend)?;
+    }
+    let mut stmt = insert(
+        "INSERT INTO search_reference (rid, tenant, type, param, target_type, target_id, url, identifier_system, identifier_value) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for r in &index.references {
+        let row = (
+            rid,
+            tenant,
+            kind,
+            &r.param,
+            &r.target_type,
+            &r.target_id,
+            &r.url,
+            &r.identifier_system,
+            &r.identifier_value,
+        );
+        stmt.execute(row).map_err(backend)?;
+    }
+    let mut stmt = insert("INSERT INTO search_uri (rid, tenant, type, param, uri) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for u in &index.uris {
+        stmt.execute((rid, tenant, kind, &u.param, &u.uri)).map_err(backend)?;
     }
     Ok(())
 }

@@ -15,6 +15,10 @@ pub struct SearchPage {
     pub next_cursor: Option<String>,
     /// Set when the query asked for a total (`_total=accurate`, `_summary=count`).
     pub total: Option<u64>,
+    /// Resources added by `_include`/`_revinclude` (never duplicates of a match).
+    pub included: Vec<StoredResource>,
+    /// More resources were to be included than `query.include_limit` allows.
+    pub include_truncated: bool,
 }
 
 /// A storage backend. Reads see committed data only.

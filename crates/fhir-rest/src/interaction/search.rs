@@ -1,11 +1,13 @@
-//! `GET [base]/[type]?params` and `POST [base]/[type]/_search` (search.html): parse into the IR,
-//! one store call, a searchset bundle with keyset `next` links.
+//! Search (search.html): `GET [base]/[type]?params`, `POST [base]/[type]/_search`, system search
+//! (`GET [base]?_type=...`), compartment search (`GET [base]/Patient/1/Observation`, `/*`) and
+//! `Patient/1/$everything`. Parameters become the IR, one store call runs it, and a searchset
+//! bundle comes back with keyset `next` links and any included resources.
 
 use axum::body::Body as RequestBody;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use fhir_search::{SearchOptions, SummaryMode, parse_search};
+use fhir_search::{Filter, SearchOptions, SummaryMode, parse_search_types};
 use serde_json::{Map, Value};
 
 use crate::body::read_bytes;
@@ -18,7 +20,20 @@ use crate::negotiate::{Body, BodyKind, Reply, body_kind, negotiate};
 use crate::outcome::OutcomeIssue;
 use crate::params::{encode_query, parse_form, parse_query};
 use crate::state::AppState;
-use crate::write::check_type;
+use crate::write::{check_id, check_type};
+
+/// What a search runs over: its types, its URL path below the base, and an implied filter.
+struct Scope {
+    types: Vec<String>,
+    path: String,
+    filter: Option<Filter>,
+}
+
+impl Scope {
+    fn of_type(resource_type: &str) -> Scope {
+        Scope { types: vec![resource_type.to_owned()], path: resource_type.to_owned(), filter: None }
+    }
+}
 
 pub(crate) async fn handle_get(
     State(state): State<AppState>,
@@ -26,7 +41,8 @@ pub(crate) async fn handle_get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    run(&state, &resource_type, parse_query(query.as_deref()), &headers).await
+    check_type(&resource_type)?;
+    run(&state, Scope::of_type(&resource_type), parse_query(query.as_deref()), &headers).await
 }
 
 pub(crate) async fn handle_post(
@@ -39,60 +55,130 @@ pub(crate) async fn handle_post(
     if body_kind(&headers)? != BodyKind::Form {
         return Err(ApiError::new(Code::UnsupportedMediaType, "_search takes application/x-www-form-urlencoded"));
     }
+    check_type(&resource_type)?;
     let bytes = read_bytes(body, state.config.max_body_bytes).await?;
     let mut params = parse_query(query.as_deref());
     params.extend(parse_form(&String::from_utf8_lossy(&bytes)));
-    run(&state, &resource_type, params, &headers).await
+    run(&state, Scope::of_type(&resource_type), params, &headers).await
 }
 
-pub(crate) async fn system_unsupported() -> ApiError {
-    ApiError::new(Code::InvalidRequest, "system-level search is not supported yet; search a resource type")
+/// `GET [base]?_type=A,B&...`: search across types (every type without `_type`).
+pub(crate) async fn system(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = parse_query(query.as_deref());
+    let types: Vec<String> = match params.iter().find(|(name, _)| name == "_type") {
+        Some((_, value)) => value.split(',').map(str::trim).map(str::to_owned).collect(),
+        None => fhir_model::r4().resource_types().to_vec(),
+    };
+    for t in &types {
+        check_type(t)?;
+    }
+    run(&state, Scope { types, path: String::new(), filter: None }, params, &headers).await
+}
+
+/// `GET [base]/Patient/1/Observation`, `GET [base]/Patient/1/*` (compartment search over the R4
+/// CompartmentDefinitions) and `GET [base]/Patient/1/$everything` (the compartment and the
+/// patient).
+pub(crate) async fn compartment(
+    State(state): State<AppState>,
+    Path((owner_type, id, target)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_type(&owner_type)?;
+    check_id(&id)?;
+    let everything = target == "$everything";
+    let all = everything || target == "*";
+    if !all {
+        check_type(&target)?;
+    }
+    let definition = fhir_model::r4()
+        .compartments()
+        .iter()
+        .find(|c| c.code == owner_type)
+        .ok_or_else(|| ApiError::new(Code::NotFound, format!("{owner_type} has no compartment")))?;
+    let links: Vec<(String, Vec<String>)> = definition
+        .resources
+        .iter()
+        .filter(|member| all || member.code == target)
+        .map(|member| {
+            let params: Vec<String> =
+                member.params.iter().filter(|p| state.registry.param(&member.code, p).is_some()).cloned().collect();
+            (member.code.clone(), params)
+        })
+        .filter(|(_, params)| !params.is_empty())
+        .collect();
+    if links.is_empty() && !everything {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("{target} resources are not in the {owner_type} compartment"),
+        ));
+    }
+    let mut types: Vec<String> = links.iter().map(|(t, _)| t.clone()).collect();
+    if everything && !types.contains(&owner_type) {
+        types.push(owner_type.clone());
+    }
+    let ctx = request_context(&state, &headers);
+    state.store.read(&ctx, &owner_type, &id).await?;
+    let filter =
+        Filter::Compartment { compartment_type: owner_type.clone(), id: id.clone(), links, include_owner: everything };
+    let scope = Scope { types, path: format!("{owner_type}/{id}/{target}"), filter: Some(filter) };
+    run(&state, scope, parse_query(query.as_deref()), &headers).await
 }
 
 async fn run(
     state: &AppState,
-    resource_type: &str,
+    scope: Scope,
     params: Vec<(String, String)>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = negotiate(headers, &params)?;
-    check_type(resource_type)?;
     let options = SearchOptions {
         lenient: prefer(headers).lenient,
         default_count: state.config.default_page_size,
         max_count: state.config.max_page_size,
     };
-    let parsed = parse_search(&state.registry, resource_type, &params, options)?;
-    let ctx = request_context(state, headers);
-    let mut query = parsed.query.clone();
+    let mut parsed = parse_search_types(&state.registry, scope.types.clone(), &params, options)?;
+    parsed.query.filters.extend(scope.filter);
     if parsed.summary == SummaryMode::Count {
-        query.count = 0;
+        parsed.query.count = 0;
     }
-    let page = state.store.search(&ctx, &query).await?;
+    let ctx = request_context(state, headers);
+    let page = state.store.search(&ctx, &parsed.query).await?;
     let base = base_url(state, headers);
     let kept: Vec<(String, String)> = params.iter().filter(|(name, _)| name != "_cursor").cloned().collect();
-    let self_link = link(&base, resource_type, &kept);
     let next = page.next_cursor.as_ref().map(|cursor| {
         let mut next_params = kept.clone();
         next_params.push(("_cursor".to_owned(), cursor.clone()));
-        link(&base, resource_type, &next_params)
+        link(&base, &scope.path, &next_params)
     });
-    let matches = page
-        .resources
-        .iter()
-        .filter_map(|stored| {
-            let text = stored.body.as_deref()?;
-            Some((stored, shape(text, parsed.summary, parsed.elements.as_deref(), resource_type)))
-        })
-        .collect();
-    let warnings =
+    let shape_one = |stored: &store::StoredResource| {
+        let text = stored.body.as_deref()?;
+        Some(shape(text, parsed.summary, parsed.elements.as_deref(), &stored.resource_type))
+    };
+    let matches = page.resources.iter().filter_map(|s| Some((s, shape_one(s)?))).collect();
+    let included = page.included.iter().filter_map(|s| Some((s, shape_one(s)?))).collect();
+    let mut warnings: Vec<OutcomeIssue> =
         parsed.ignored.iter().map(|e| OutcomeIssue::warning("not-supported", format!("ignored: {e}"))).collect();
+    if page.include_truncated {
+        warnings.push(OutcomeIssue::warning(
+            "too-costly",
+            format!(
+                "_include/_revinclude stopped at {} resources; narrow the search or use a smaller _count",
+                parsed.query.include_limit
+            ),
+        ));
+    }
     let bundle = searchset(SearchBundle {
         id: state.ids.new_id(),
         base: &base,
-        links: Links { self_link, next },
+        links: Links { self_link: link(&base, &scope.path, &kept), next },
         total: page.total,
         matches,
+        included,
         warnings,
     });
     let mut reply = Reply::new(StatusCode::OK);
@@ -100,12 +186,9 @@ async fn run(
     Ok(reply.render(format))
 }
 
-fn link(base: &str, resource_type: &str, params: &[(String, String)]) -> String {
-    if params.is_empty() {
-        format!("{base}/{resource_type}")
-    } else {
-        format!("{base}/{resource_type}?{}", encode_query(params))
-    }
+fn link(base: &str, path: &str, params: &[(String, String)]) -> String {
+    let url = if path.is_empty() { base.to_owned() } else { format!("{base}/{path}") };
+    if params.is_empty() { url } else { format!("{url}?{}", encode_query(params)) }
 }
 
 /// Applies `_summary` and `_elements`; the full text is passed through untouched otherwise.

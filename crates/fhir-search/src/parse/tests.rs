@@ -42,9 +42,42 @@ fn strict_and_lenient_handling() {
         run("Patient", "_lastUpdated=gt2020-13", false),
         "error: invalid value 'gt2020-13' for search parameter '_lastUpdated': expected a FHIR date, dateTime or instant"
     );
+    assert_eq!(
+        run("Patient", "name:below=x", false),
+        "error: search parameter 'name:below' is not supported: modifier ':below' is not supported for string parameters"
+    );
 }
 
 #[test]
 fn escaped_commas_stay_in_the_value() {
     assert_eq!(run("Patient", r"_id=a\,b,c", false), r#"[Id(["a,b", "c"])] ignored=0"#);
+}
+
+#[test]
+fn chains_and_reverse_chains() {
+    assert_eq!(
+        run("Observation", "subject:Patient.name=smith", false),
+        r#"[Chain { param: "subject", target_type: "Patient", inner: String { param: "name", values: ["smith"], mode: Prefix } }] ignored=0"#
+    );
+    assert_eq!(
+        run("Patient", "_has:Observation:patient:code=1234", false),
+        r#"[Has { source_type: "Observation", param: "patient", inner: Token { param: "code", values: [Code("1234")], negate: false } }] ignored=0"#
+    );
+    let two_levels = run("Observation", "encounter:Encounter.subject:Patient.birthdate=ge2000", false);
+    assert!(
+        two_levels.starts_with("[Chain { param: \"encounter\", target_type: \"Encounter\", inner: Chain"),
+        "{two_levels}"
+    );
+    assert!(run("Observation", "subject:Patient.nonsense=x", false).starts_with("error: unknown"));
+}
+
+#[test]
+fn numbers_quantities_and_references() {
+    let quantity = run("Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mg", false);
+    assert!(quantity.contains("prefix: Gt, value: 5.4") && quantity.contains(r#"code: Some("mg")"#), "{quantity}");
+    assert_eq!(
+        run("Observation", "subject=Patient/1,2", false),
+        r#"[Reference { param: "subject", values: [Local { target_type: Some("Patient"), id: "1" }, Local { target_type: None, id: "2" }] }] ignored=0"#
+    );
+    assert!(run("RiskAssessment", "probability=abc", false).starts_with("error: invalid value"));
 }

@@ -1,0 +1,58 @@
+use serde_json::json;
+
+use super::{decimal_range, extract, local_target};
+use crate::SearchRegistry;
+
+fn registry() -> SearchRegistry {
+    SearchRegistry::new(fhir_model::r4())
+}
+
+#[test]
+fn patient_parameters_of_every_kind() {
+    let patient = json!({"resourceType": "Patient", "id": "p1", "identifier": [{"system": "urn:mrn", "value": "42"}],
+        "name": [{"family": "Müller", "given": ["Anna", "Maria"]}], "gender": "female", "birthDate": "1970-05",
+        "telecom": [{"system": "email", "value": "a@b.c"}], "generalPractitioner": [{"reference": "Practitioner/dr1"}],
+        "meta": {"tag": [{"system": "urn:tags", "code": "vip"}]}});
+    let entries = extract(&registry(), &patient);
+    let has_token =
+        |param: &str, code: &str| entries.tokens.iter().any(|t| t.param == param && t.code.as_deref() == Some(code));
+    assert!(has_token("identifier", "42"));
+    assert!(has_token("gender", "female"));
+    assert!(has_token("email", "a@b.c"), "where(system='email') needs FHIRPath: {:?}", entries.tokens);
+    assert!(has_token("_tag", "vip"), "Resource.meta.tag applies to every type");
+    assert!(entries.strings.iter().any(|s| s.param == "family" && s.normalized == "muller" && s.exact == "Müller"));
+    assert!(entries.strings.iter().any(|s| s.param == "name" && s.normalized == "maria"));
+    let birth = entries.dates.iter().find(|d| d.param == "birthdate").unwrap();
+    assert_eq!((birth.high - birth.low) / 86_400_000_000, 31);
+    let gp = entries.references.iter().find(|r| r.param == "general-practitioner").unwrap();
+    assert_eq!((gp.target_type.as_deref(), gp.target_id.as_deref()), (Some("Practitioner"), Some("dr1")));
+}
+
+#[test]
+fn observation_quantities_references_and_periods() {
+    let observation = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "subject": {"reference": "Patient/p1"}, "effectivePeriod": {"start": "2020-01-01"},
+        "valueQuantity": {"value": 72.0, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+    let entries = extract(&registry(), &observation);
+    let quantity = entries.quantities.iter().find(|q| q.param == "value-quantity").unwrap();
+    assert_eq!(quantity.code.as_deref(), Some("/min"));
+    assert!((quantity.low - 71.95).abs() < 1e-9 && (quantity.high - 72.05).abs() < 1e-9);
+    for param in ["subject", "patient"] {
+        assert!(entries.references.iter().any(|r| r.param == param && r.target_id.as_deref() == Some("p1")), "{param}");
+    }
+    let date = entries.dates.iter().find(|d| d.param == "date").unwrap();
+    assert_eq!(date.high, i64::MAX, "an open period runs to the end of time");
+    assert!(entries.tokens.iter().any(|t| t.param == "code" && t.text.as_deref() == Some("Heart rate")));
+}
+
+#[test]
+fn precision_ranges_and_local_targets() {
+    assert_eq!(decimal_range("100"), Some((100.0, 99.5, 100.5)));
+    let (_, low, high) = decimal_range("1.50").unwrap();
+    assert!((low - 1.495).abs() < 1e-12 && (high - 1.505).abs() < 1e-12);
+    assert_eq!(local_target("Patient/1/_history/2"), Some(("Patient".to_owned(), "1".to_owned())));
+    assert_eq!(local_target("http://x.org/fhir/Observation/o"), Some(("Observation".to_owned(), "o".to_owned())));
+    assert_eq!(local_target("urn:uuid:1234"), None);
+    assert_eq!(local_target("Foo/1"), None);
+}

@@ -1,0 +1,136 @@
+//! Values and modifiers of each parameter type.
+
+use fhir_model::SearchParamType;
+
+use super::{SearchError, invalid, parse_dates, split_or, table_of};
+use crate::extract::{decimal_range, local_target};
+use crate::ir::{Filter, NumberCondition, Prefix, ReferenceMatch, StringMode, TokenMatch, UriMode};
+use crate::registry::{IndexedParam, SearchRegistry};
+
+pub(crate) fn parse_values(
+    registry: &SearchRegistry,
+    param: &IndexedParam,
+    name: &str,
+    modifier: Option<&str>,
+    value: &str,
+) -> Result<Filter, SearchError> {
+    let code = param.code.clone();
+    if modifier == Some("missing") {
+        let missing = match value {
+            "true" => true,
+            "false" => false,
+            _ => return Err(invalid(name, value, "expected true or false")),
+        };
+        let table = table_of(param.kind).ok_or_else(|| invalid(name, value, "not an indexed parameter"))?;
+        return Ok(Filter::Missing { param: code, table, missing });
+    }
+    let unsupported = |what: &str| SearchError::UnsupportedParameter {
+        name: name.to_owned(),
+        reason: format!("modifier ':{what}' is not supported for {} parameters", param.kind.as_str()),
+    };
+    match (param.kind, modifier) {
+        (SearchParamType::Token, None | Some("not")) => {
+            Ok(Filter::Token { param: code, values: tokens(value), negate: modifier == Some("not") })
+        }
+        (SearchParamType::Token, Some("text")) => Ok(Filter::Token {
+            param: code,
+            values: split_or(value).into_iter().map(TokenMatch::Text).collect(),
+            negate: false,
+        }),
+        (SearchParamType::String, None | Some("exact") | Some("contains")) => {
+            let mode = match modifier {
+                Some("exact") => StringMode::Exact,
+                Some("contains") => StringMode::Contains,
+                _ => StringMode::Prefix,
+            };
+            Ok(Filter::String { param: code, values: split_or(value), mode })
+        }
+        (SearchParamType::Date, None) => Ok(Filter::Date { param: code, values: parse_dates(name, value)? }),
+        (SearchParamType::Number, None) => Ok(Filter::Number { param: code, values: numbers(name, value, false)? }),
+        (SearchParamType::Quantity, None) => Ok(Filter::Quantity { param: code, values: numbers(name, value, true)? }),
+        (SearchParamType::Reference, None | Some("identifier")) => {
+            Ok(Filter::Reference { param: code, values: references(None, modifier == Some("identifier"), value) })
+        }
+        (SearchParamType::Reference, Some(target)) if registry.model().is_resource_type(target) => {
+            Ok(Filter::Reference { param: code, values: references(Some(target), false, value) })
+        }
+        (SearchParamType::Uri, None | Some("above") | Some("below")) => {
+            let mode = match modifier {
+                Some("above") => UriMode::Above,
+                Some("below") => UriMode::Below,
+                _ => UriMode::Exact,
+            };
+            Ok(Filter::Uri { param: code, values: split_or(value), mode })
+        }
+        (_, Some(other)) => Err(unsupported(other)),
+        (_, None) => Err(unsupported("")),
+    }
+}
+
+fn tokens(value: &str) -> Vec<TokenMatch> {
+    split_or(value)
+        .into_iter()
+        .map(|v| match split_unescaped_pipe(&v) {
+            None => TokenMatch::Code(unescape_pipe(&v)),
+            Some(("", code)) => TokenMatch::NoSystemCode(unescape_pipe(code)),
+            Some((system, "")) => TokenMatch::System(unescape_pipe(system)),
+            Some((system, code)) => TokenMatch::SystemCode(unescape_pipe(system), unescape_pipe(code)),
+        })
+        .collect()
+}
+
+fn split_unescaped_pipe(value: &str) -> Option<(&str, &str)> {
+    let bytes = value.as_bytes();
+    let index =
+        (0..bytes.len()).find(|&i| bytes.get(i) == Some(&b'|') && (i == 0 || bytes.get(i - 1) != Some(&b'\\')))?;
+    Some((value.get(..index)?, value.get(index + 1..)?))
+}
+
+fn unescape_pipe(value: &str) -> String {
+    value.replace("\\|", "|")
+}
+
+/// `[prefix]number` or, for quantities, `[prefix]number|system|code`.
+fn numbers(name: &str, value: &str, quantity: bool) -> Result<Vec<NumberCondition>, SearchError> {
+    split_or(value)
+        .iter()
+        .map(|v| {
+            let (prefix, rest) = Prefix::split(v);
+            let mut parts = rest.splitn(3, '|');
+            let number = parts.next().unwrap_or_default();
+            let (value, low, high) = decimal_range(number).ok_or_else(|| invalid(name, v, "expected a number"))?;
+            let system = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+            let code = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+            if !quantity && (system.is_some() || code.is_some()) {
+                return Err(invalid(name, v, "a number parameter takes no unit"));
+            }
+            Ok(NumberCondition { prefix, value, low, high, system, code })
+        })
+        .collect()
+}
+
+fn references(target: Option<&str>, identifier: bool, value: &str) -> Vec<ReferenceMatch> {
+    let mut out = Vec::new();
+    for v in split_or(value) {
+        if identifier {
+            let (system, id_value) = match split_unescaped_pipe(&v) {
+                Some((system, id_value)) => (Some(system.to_owned()).filter(|s| !s.is_empty()), id_value.to_owned()),
+                None => (None, v.clone()),
+            };
+            out.push(ReferenceMatch::Identifier { system, value: id_value });
+            continue;
+        }
+        if v.contains("://") || v.starts_with("urn:") {
+            let url = v.split('|').next().unwrap_or(&v).to_owned();
+            if let Some((t, id)) = local_target(&url) {
+                out.push(ReferenceMatch::Local { target_type: Some(t), id });
+            }
+            out.push(ReferenceMatch::Url(url));
+        } else if let Some((t, id)) = local_target(&v) {
+            out.push(ReferenceMatch::Local { target_type: Some(t), id });
+        } else {
+            out.push(ReferenceMatch::Local { target_type: target.map(str::to_owned), id: v.clone() });
+        }
+    }
+    out
+}
