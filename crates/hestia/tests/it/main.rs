@@ -17,6 +17,7 @@ mod examples;
 mod history;
 mod process;
 mod search;
+mod search_synthea;
 mod synthea;
 mod tidy;
 
