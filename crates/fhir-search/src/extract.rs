@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::date::parse_date_range;
 use crate::index::{
-    DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, normalize,
+    CompositeEntry, CompositeValue, DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry,
+    TokenEntry, UriEntry, normalize,
 };
 use crate::registry::{IndexedParam, SearchRegistry};
 
@@ -18,12 +19,96 @@ pub fn extract(registry: &SearchRegistry, resource: &Value) -> IndexEntries {
     let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else { return entries };
     let ctx = fhirpath::EvalContext::new().with_resource(resource).with_root_resource(resource);
     for param in registry.params(resource_type) {
+        if param.kind == SearchParamType::Composite {
+            let Ok(items) = param.expression.evaluate(&ctx, resource) else { continue };
+            for item in items {
+                composite(param, &ctx, item, &mut entries.composites);
+            }
+            continue;
+        }
         let Ok(nodes) = param.expression.evaluate_nodes(&ctx, resource) else { continue };
         for (node, type_name) in nodes {
             add(param, type_name, node, &mut entries);
         }
     }
     entries
+}
+
+/// Evaluates each component on the same node and stores every combination of their values.
+fn composite<'a>(
+    param: &IndexedParam,
+    ctx: &fhirpath::EvalContext<'a>,
+    element: fhirpath::Item<'a>,
+    out: &mut Vec<CompositeEntry>,
+) {
+    let mut rows: Vec<Vec<CompositeValue>> = vec![Vec::new()];
+    for (kind, expression) in &param.components {
+        let Ok(items) = expression.evaluate_items(ctx, vec![element.clone()]) else { return };
+        let mut values = Vec::new();
+        for item in &items {
+            if let Some(json) = item.json() {
+                component_values(*kind, item.type_name(), json, &mut values);
+            }
+        }
+        if values.is_empty() {
+            return;
+        }
+        rows = rows
+            .into_iter()
+            .flat_map(|row| {
+                values.iter().map(move |v| {
+                    let mut next = row.clone();
+                    next.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    out.extend(rows.into_iter().map(|parts| CompositeEntry { param: param.code.clone(), parts }));
+}
+
+/// One component's values, through the same conversions as plain parameters.
+fn component_values(kind: SearchParamType, type_name: &str, node: &Value, out: &mut Vec<CompositeValue>) {
+    let mut entries = IndexEntries::default();
+    match kind {
+        SearchParamType::Token => tokens("", type_name, node, &mut entries.tokens),
+        SearchParamType::Reference => references("", type_name, node, &mut entries.references),
+        SearchParamType::Quantity => quantities("", type_name, node, &mut entries.quantities),
+        SearchParamType::Date => dates("", type_name, node, &mut entries.dates),
+        SearchParamType::String => strings("", type_name, node, &mut entries.strings),
+        SearchParamType::Number => {
+            if let Some((value, low, high)) = number_range(node) {
+                entries.numbers.push(NumberEntry { param: String::new(), value, low, high });
+            }
+        }
+        _ => {}
+    }
+    out.extend(
+        entries
+            .tokens
+            .into_iter()
+            .filter(|t| t.code.is_some())
+            .map(|t| CompositeValue::Token { system: t.system, code: t.code }),
+    );
+    out.extend(
+        entries.references.into_iter().map(|r| CompositeValue::Token { system: r.target_type, code: r.target_id }),
+    );
+    out.extend(entries.quantities.into_iter().map(|q| CompositeValue::Number {
+        system: q.system,
+        code: q.code,
+        value: q.value,
+        low: q.low,
+        high: q.high,
+    }));
+    out.extend(entries.numbers.into_iter().map(|n| CompositeValue::Number {
+        system: None,
+        code: None,
+        value: n.value,
+        low: n.low,
+        high: n.high,
+    }));
+    out.extend(entries.dates.into_iter().map(|d| CompositeValue::Date { low: d.low, high: d.high }));
+    out.extend(entries.strings.into_iter().map(|s| CompositeValue::String { normalized: s.normalized }));
 }
 
 fn add(param: &IndexedParam, type_name: &str, node: &Value, entries: &mut IndexEntries) {

@@ -64,6 +64,40 @@ pub struct UriEntry {
     pub uri: String,
 }
 
+/// One component value of a composite row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompositeValue {
+    /// A token, or a reference as `(target type, target id)`.
+    Token {
+        system: Option<String>,
+        code: Option<String>,
+    },
+    /// A number or quantity (unit in `system`/`code`) with its precision range.
+    Number {
+        system: Option<String>,
+        code: Option<String>,
+        value: f64,
+        low: f64,
+        high: f64,
+    },
+    /// A date range in microseconds.
+    Date {
+        low: i64,
+        high: i64,
+    },
+    String {
+        normalized: String,
+    },
+}
+
+/// A composite parameter: component values taken from the same element (`code` and
+/// `value` of one `Observation.component`), one row per combination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeEntry {
+    pub param: String,
+    pub parts: Vec<CompositeValue>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IndexEntries {
     pub tokens: Vec<TokenEntry>,
@@ -73,6 +107,7 @@ pub struct IndexEntries {
     pub quantities: Vec<QuantityEntry>,
     pub references: Vec<ReferenceEntry>,
     pub uris: Vec<UriEntry>,
+    pub composites: Vec<CompositeEntry>,
 }
 
 impl IndexEntries {
@@ -84,6 +119,7 @@ impl IndexEntries {
             && self.quantities.is_empty()
             && self.references.is_empty()
             && self.uris.is_empty()
+            && self.composites.is_empty()
     }
 }
 

@@ -99,6 +99,16 @@ pub enum UriMode {
     Below,
 }
 
+/// One component of a composite search value (`code$value`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompositePart {
+    Token(TokenMatch),
+    Reference { target_type: Option<String>, id: String },
+    Number(NumberCondition),
+    Date(DateCondition),
+    String(String),
+}
+
 /// Which index table a parameter lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexTable {
@@ -109,6 +119,7 @@ pub enum IndexTable {
     Quantity,
     Reference,
     Uri,
+    Composite,
 }
 
 /// A set of resources of the query's types. Values inside a filter are ORed; filters are ANDed.
@@ -147,6 +158,12 @@ pub enum Filter {
         param: String,
         values: Vec<String>,
         mode: UriMode,
+    },
+    /// `code-value-quantity=http://loinc.org|8480-6$gt100`: every value is a list of component
+    /// conditions that must hold on the same element.
+    Composite {
+        param: String,
+        values: Vec<Vec<CompositePart>>,
     },
     /// `param:missing=true|false`.
     Missing {

@@ -17,11 +17,12 @@ mod registry;
 pub use date::{DateRange, parse_date_range};
 pub use extract::{extract, local_target};
 pub use index::{
-    DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry, TokenEntry, UriEntry, normalize,
+    CompositeEntry, CompositeValue, DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry,
+    TokenEntry, UriEntry, normalize,
 };
 pub use ir::{
-    DateCondition, Filter, Include, IndexTable, NumberCondition, Prefix, ReferenceMatch, SearchQuery, Sort, SortKey,
-    StringMode, TokenMatch, TotalMode, UriMode,
+    CompositePart, DateCondition, Filter, Include, IndexTable, NumberCondition, Prefix, ReferenceMatch, SearchQuery,
+    Sort, SortKey, StringMode, TokenMatch, TotalMode, UriMode,
 };
 pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search, parse_search_types};
 pub use registry::{IndexedParam, SearchRegistry};

@@ -12,6 +12,9 @@ pub struct IndexedParam {
     pub kind: SearchParamType,
     pub definition: &'static SearchParamDef,
     pub(crate) expression: fhirpath::Expression,
+    /// Composite parameters: each component's type and expression, evaluated on the nodes of
+    /// `expression`.
+    pub(crate) components: Vec<(SearchParamType, fhirpath::Expression)>,
 }
 
 impl std::fmt::Debug for IndexedParam {
@@ -31,7 +34,30 @@ pub(crate) const RESOURCE_COLUMNS: [&str; 2] = ["_id", "_lastUpdated"];
 
 /// Parameter kinds indexed through an index table.
 fn indexable(kind: SearchParamType) -> bool {
-    !matches!(kind, SearchParamType::Composite | SearchParamType::Special)
+    kind != SearchParamType::Special
+}
+
+/// The components of a composite parameter, compiled; `None` if one cannot be used.
+fn components(model: &Model, def: &SearchParamDef) -> Option<Vec<(SearchParamType, fhirpath::Expression)>> {
+    def.component
+        .iter()
+        .map(|component| {
+            let kind = model.all_search_params().iter().find(|p| p.id == component.definition)?.kind;
+            let supported = matches!(
+                kind,
+                SearchParamType::Token
+                    | SearchParamType::Reference
+                    | SearchParamType::Quantity
+                    | SearchParamType::Number
+                    | SearchParamType::Date
+                    | SearchParamType::String
+            );
+            if !supported {
+                return None;
+            }
+            Some((kind, fhirpath::parse(&component.expression).ok()?))
+        })
+        .collect()
 }
 
 impl SearchRegistry {
@@ -44,7 +70,18 @@ impl SearchRegistry {
                 .filter_map(|def| {
                     let text = expression_for(model, &def.expression, resource_type)?;
                     let expression = fhirpath::parse(&text).ok()?;
-                    Some(IndexedParam { code: def.code.clone(), kind: def.kind, definition: def, expression })
+                    let components = if def.kind == SearchParamType::Composite {
+                        components(model, def).filter(|c| !c.is_empty())?
+                    } else {
+                        Vec::new()
+                    };
+                    Some(IndexedParam {
+                        code: def.code.clone(),
+                        kind: def.kind,
+                        definition: def,
+                        expression,
+                        components,
+                    })
                 })
                 .collect();
             by_type.insert(resource_type.clone(), params);

@@ -3,8 +3,8 @@
 //! are added by `Sql::scoped` and by each subquery here, and nowhere else.
 
 use fhir_search::{
-    DateCondition, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort, SortKey, StringMode, TokenMatch,
-    UriMode,
+    CompositePart, DateCondition, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort, SortKey,
+    StringMode, TokenMatch, UriMode,
 };
 use rusqlite::types::Value;
 
@@ -28,6 +28,7 @@ pub(crate) fn table_name(table: IndexTable) -> &'static str {
         IndexTable::Quantity => "search_quantity",
         IndexTable::Reference => "search_reference",
         IndexTable::Uri => "search_uri",
+        IndexTable::Composite => "search_composite",
     }
 }
 
@@ -127,6 +128,11 @@ impl Sql {
                 let sub = self.index_subquery(types, IndexTable::Uri, param, &ors.join(" OR "));
                 format!("{alias}.rid IN ({sub})")
             }
+            Filter::Composite { param, values } => {
+                let condition = self.composite(values);
+                let sub = self.index_subquery(types, IndexTable::Composite, param, &condition);
+                format!("{alias}.rid IN ({sub})")
+            }
             Filter::Missing { param, table, missing } => {
                 let sub = self.index_subquery(types, *table, param, "1 = 1");
                 if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
@@ -164,16 +170,21 @@ impl Sql {
     }
 
     fn token_match(&mut self, value: &TokenMatch) -> String {
+        self.token_match_at("s.", value)
+    }
+
+    /// A token condition on the `{p}system`/`{p}code`/`{p}text` columns.
+    fn token_match_at(&mut self, p: &str, value: &TokenMatch) -> String {
         match value {
-            TokenMatch::Code(code) => format!("s.code = {}", self.text(code)),
+            TokenMatch::Code(code) => format!("{p}code = {}", self.text(code)),
             TokenMatch::SystemCode(system, code) => {
                 let code = self.text(code);
                 let system = self.text(system);
-                format!("(s.code = {code} AND s.system = {system})")
+                format!("({p}code = {code} AND {p}system = {system})")
             }
-            TokenMatch::NoSystemCode(code) => format!("(s.code = {} AND s.system IS NULL)", self.text(code)),
-            TokenMatch::System(system) => format!("s.system = {}", self.text(system)),
-            TokenMatch::Text(text) => self.prefix("s.text", &fhir_search::normalize(text)),
+            TokenMatch::NoSystemCode(code) => format!("({p}code = {} AND {p}system IS NULL)", self.text(code)),
+            TokenMatch::System(system) => format!("{p}system = {}", self.text(system)),
+            TokenMatch::Text(text) => self.prefix(&format!("{p}text"), &fhir_search::normalize(text)),
         }
     }
 
@@ -246,22 +257,31 @@ impl Sql {
 
     /// Numbers compare the stored value with the search value and its precision range.
     fn number_condition(&mut self, condition: &NumberCondition, quantity: bool) -> String {
+        self.number_condition_at("s.", condition, quantity)
+    }
+
+    /// A number condition on the `{p}value` column (and `{p}code`/`{p}system` for quantities).
+    fn number_condition_at(&mut self, p: &str, condition: &NumberCondition, quantity: bool) -> String {
         let value = |v: f64, sql: &mut Sql| sql.bind(Value::Real(v));
         let test = match condition.prefix {
             Prefix::Eq => {
-                format!("(s.value >= {} AND s.value < {})", value(condition.low, self), value(condition.high, self))
+                format!("({p}value >= {} AND {p}value < {})", value(condition.low, self), value(condition.high, self))
             }
             Prefix::Ne => {
-                format!("NOT (s.value >= {} AND s.value < {})", value(condition.low, self), value(condition.high, self))
+                format!(
+                    "NOT ({p}value >= {} AND {p}value < {})",
+                    value(condition.low, self),
+                    value(condition.high, self)
+                )
             }
-            Prefix::Gt | Prefix::Sa => format!("s.value > {}", value(condition.value, self)),
-            Prefix::Lt | Prefix::Eb => format!("s.value < {}", value(condition.value, self)),
-            Prefix::Ge => format!("s.value >= {}", value(condition.value, self)),
-            Prefix::Le => format!("s.value <= {}", value(condition.value, self)),
+            Prefix::Gt | Prefix::Sa => format!("{p}value > {}", value(condition.value, self)),
+            Prefix::Lt | Prefix::Eb => format!("{p}value < {}", value(condition.value, self)),
+            Prefix::Ge => format!("{p}value >= {}", value(condition.value, self)),
+            Prefix::Le => format!("{p}value <= {}", value(condition.value, self)),
             Prefix::Ap => {
                 let margin = (condition.value * 0.1).abs();
                 format!(
-                    "(s.value >= {} AND s.value <= {})",
+                    "({p}value >= {} AND {p}value <= {})",
                     value(condition.value - margin, self),
                     value(condition.value + margin, self)
                 )
@@ -272,13 +292,43 @@ impl Sql {
         }
         let mut unit = Vec::new();
         if let Some(code) = &condition.code {
-            unit.push(format!("s.code = {}", self.text(code)));
+            unit.push(format!("{p}code = {}", self.text(code)));
         }
         if let Some(system) = &condition.system {
-            unit.push(format!("s.system = {}", self.text(system)));
+            unit.push(format!("{p}system = {}", self.text(system)));
         }
         unit.push(test);
         format!("({})", unit.join(" AND "))
+    }
+
+    fn composite(&mut self, values: &[Vec<CompositePart>]) -> String {
+        let mut ors = Vec::new();
+        for parts in values {
+            let mut ands = Vec::new();
+            for (index, part) in parts.iter().enumerate() {
+                let p = format!("s.c{index}_");
+                ands.push(match part {
+                    CompositePart::Token(token) => self.token_match_at(&p, token),
+                    CompositePart::Reference { target_type, id } => {
+                        let id = self.text(id);
+                        match target_type {
+                            Some(t) => format!("({p}code = {id} AND {p}system = {})", self.text(t)),
+                            None => format!("{p}code = {id}"),
+                        }
+                    }
+                    CompositePart::Number(condition) => {
+                        let quantity = condition.code.is_some() || condition.system.is_some();
+                        self.number_condition_at(&p, condition, quantity)
+                    }
+                    CompositePart::Date(condition) => {
+                        self.date_condition(&format!("{p}low"), &format!("{p}high"), condition)
+                    }
+                    CompositePart::String(text) => self.prefix(&format!("{p}text"), &fhir_search::normalize(text)),
+                });
+            }
+            ors.push(format!("({})", ands.join(" AND ")));
+        }
+        ors.join(" OR ")
     }
 
     fn chain(&mut self, alias: &str, types: &[String], param: &str, target_type: &str, inner: &Filter) -> String {
@@ -369,6 +419,7 @@ impl Sql {
             (IndexTable::Number | IndexTable::Quantity, _) => ("value", false),
             (IndexTable::Reference, _) => ("target_id", true),
             (IndexTable::Uri, _) => ("uri", true),
+            (IndexTable::Composite, _) => ("c0_code", true),
         };
         let aggregate = if sort.descending { "MAX" } else { "MIN" };
         let fallback = match (text, sort.descending) {

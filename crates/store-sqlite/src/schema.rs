@@ -90,6 +90,16 @@ CREATE TABLE search_uri (
 CREATE INDEX search_uri_value ON search_uri (tenant, type, param, uri, rid);
 CREATE INDEX search_uri_rid ON search_uri (rid);
 ",
+    r"
+CREATE TABLE search_composite (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    c0_system TEXT, c0_code TEXT,
+    c1_system TEXT, c1_code TEXT, c1_value REAL, c1_low REAL, c1_high REAL, c1_text TEXT,
+    c2_value REAL, c2_low REAL, c2_high REAL
+);
+CREATE INDEX search_composite_value ON search_composite (tenant, type, param, c0_code, c1_code, rid);
+CREATE INDEX search_composite_rid ON search_composite (rid);
+",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

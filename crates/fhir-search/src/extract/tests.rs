@@ -56,3 +56,22 @@ fn precision_ranges_and_local_targets() {
     assert_eq!(local_target("urn:uuid:1234"), None);
     assert_eq!(local_target("Foo/1"), None);
 }
+
+#[test]
+fn composites_pair_components_of_the_same_element() {
+    let observation = json!({"resourceType": "Observation", "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+    "component": [
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 150, "code": "mm[Hg]"}},
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 90, "code": "mm[Hg]"}}
+    ]});
+    let entries = extract(&registry(), &observation);
+    let rows: Vec<String> = entries
+        .composites
+        .iter()
+        .filter(|c| c.param == "component-code-value-quantity")
+        .map(|c| format!("{:?}", c.parts))
+        .collect();
+    assert_eq!(rows.len(), 2, "{:?}", entries.composites);
+    assert!(rows[0].contains("8480-6") && rows[0].contains("value: 150.0"), "{rows:?}");
+}

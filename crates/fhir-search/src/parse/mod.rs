@@ -200,7 +200,8 @@ pub(crate) fn table_of(kind: SearchParamType) -> Option<IndexTable> {
         SearchParamType::Quantity => IndexTable::Quantity,
         SearchParamType::Reference => IndexTable::Reference,
         SearchParamType::Uri => IndexTable::Uri,
-        SearchParamType::Composite | SearchParamType::Special => return None,
+        SearchParamType::Composite => IndexTable::Composite,
+        SearchParamType::Special => return None,
     })
 }
 

@@ -4,7 +4,7 @@ use fhir_model::SearchParamType;
 
 use super::{SearchError, invalid, parse_dates, split_or, table_of};
 use crate::extract::{decimal_range, local_target};
-use crate::ir::{Filter, NumberCondition, Prefix, ReferenceMatch, StringMode, TokenMatch, UriMode};
+use crate::ir::{CompositePart, Filter, NumberCondition, Prefix, ReferenceMatch, StringMode, TokenMatch, UriMode};
 use crate::registry::{IndexedParam, SearchRegistry};
 
 pub(crate) fn parse_values(
@@ -62,6 +62,7 @@ pub(crate) fn parse_values(
             };
             Ok(Filter::Uri { param: code, values: split_or(value), mode })
         }
+        (SearchParamType::Composite, None) => composite(param, name, value),
         (_, Some(other)) => Err(unsupported(other)),
         (_, None) => Err(unsupported("")),
     }
@@ -133,4 +134,42 @@ fn references(target: Option<&str>, identifier: bool, value: &str) -> Vec<Refere
         }
     }
     out
+}
+
+/// `a$b[$c]`: each part parsed by its component's type; `,` separates alternatives.
+fn composite(param: &IndexedParam, name: &str, value: &str) -> Result<Filter, SearchError> {
+    let mut values = Vec::new();
+    for alternative in split_or(value) {
+        let parts: Vec<&str> = alternative.split('$').collect();
+        if parts.len() != param.components.len() {
+            let reason = format!("expected {} components separated by $", param.components.len());
+            return Err(invalid(name, &alternative, &reason));
+        }
+        let mut conditions = Vec::new();
+        for ((kind, _), part) in param.components.iter().zip(parts) {
+            let condition = match kind {
+                SearchParamType::Token => CompositePart::Token(
+                    tokens(part).into_iter().next().ok_or_else(|| invalid(name, part, "empty token"))?,
+                ),
+                SearchParamType::Reference => {
+                    let (target_type, id) = match local_target(part) {
+                        Some((t, id)) => (Some(t), id),
+                        None => (None, part.to_owned()),
+                    };
+                    CompositePart::Reference { target_type, id }
+                }
+                SearchParamType::Quantity => CompositePart::Number(first(numbers(name, part, true)?, name, part)?),
+                SearchParamType::Number => CompositePart::Number(first(numbers(name, part, false)?, name, part)?),
+                SearchParamType::Date => CompositePart::Date(first(parse_dates(name, part)?, name, part)?),
+                _ => CompositePart::String(part.to_owned()),
+            };
+            conditions.push(condition);
+        }
+        values.push(conditions);
+    }
+    Ok(Filter::Composite { param: param.code.clone(), values })
+}
+
+fn first<T>(items: Vec<T>, name: &str, part: &str) -> Result<T, SearchError> {
+    items.into_iter().next().ok_or_else(|| invalid(name, part, "empty component"))
 }

@@ -141,6 +141,51 @@ async fn search_answers_match_the_data() {
     dates_strings_and_quantities(&data).await;
     chains_has_and_includes(&data).await;
     sorting_paging_and_compartments(&data).await;
+    composites_and_text(&data).await;
+}
+
+async fn composites_and_text(data: &Loaded) {
+    let systolic_high: BTreeSet<String> = data
+        .of_type("Observation")
+        .filter(|o| {
+            o["component"].as_array().into_iter().flatten().any(|c| {
+                has_code(&c["code"], "http://loinc.org", "8480-6")
+                    && c["valueQuantity"]["value"].as_f64().is_some_and(|v| v > 140.0)
+            })
+        })
+        .map(key)
+        .collect();
+    assert!(!systolic_high.is_empty());
+    assert_eq!(
+        data.ids("Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&_count=1000").await,
+        systolic_high
+    );
+    let weight: BTreeSet<String> = data
+        .of_type("Observation")
+        .filter(|o| {
+            has_code(&o["code"], "http://loinc.org", "29463-7")
+                && o["valueQuantity"]["value"].as_f64().is_some_and(|v| v <= 60.0)
+        })
+        .map(key)
+        .collect();
+    assert!(!weight.is_empty());
+    assert_eq!(data.ids("Observation?code-value-quantity=http://loinc.org|29463-7$le60&_count=1000").await, weight);
+    assert_eq!(
+        data.ids(
+            "Observation?code-value-quantity=http://loinc.org|29463-7$le60|http://unitsofmeasure.org|kg&_count=1000"
+        )
+        .await,
+        weight
+    );
+    assert!(
+        data.server.get("Observation?code-value-quantity=8480-6").await.status == 400,
+        "a composite needs every component"
+    );
+    let word = "hypertension";
+    let mentions: BTreeSet<String> =
+        data.of_type("Condition").filter(|c| c.to_string().to_lowercase().contains(word)).map(key).collect();
+    assert!(!mentions.is_empty());
+    assert_eq!(data.ids(&format!("Condition?_content={word}&_count=1000")).await, mentions);
 }
 
 async fn tokens_and_references(data: &Loaded) {
