@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SearchParamDef {
     pub id: String,
     pub url: String,
@@ -25,7 +25,7 @@ pub struct SearchParamDef {
     pub component: Vec<SearchParamComponent>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SearchParamComponent {
     /// Id of the component's SearchParameter (`Observation-code`).
     pub definition: String,

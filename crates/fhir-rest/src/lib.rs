@@ -18,10 +18,12 @@ mod interaction;
 mod negotiate;
 mod outcome;
 mod params;
+mod reindex;
 mod router;
 mod state;
 mod write;
 
 pub use error::{ApiError, Code};
+pub use reindex::watch_search_parameters;
 pub use router::{router, serve};
 pub use state::{AppState, RestConfig};

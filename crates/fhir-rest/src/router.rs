@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", post(batch::handle).get(search::system))
         .route("/metadata", get(capabilities::handle))
         .route("/_history", get(history::system))
+        .route("/$reindex", get(crate::reindex::status).post(crate::reindex::start))
         .route(
             "/{type}",
             get(search::handle_get).post(create::handle).put(update::conditional).delete(delete::conditional),

@@ -1,6 +1,6 @@
 //! What every handler can reach.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use fhir_search::SearchRegistry;
 use fhir_validate::Validator;
@@ -41,7 +41,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
-    pub registry: Arc<SearchRegistry>,
+    /// Swapped whole when stored SearchParameters change; read it through `registry()`.
+    pub(crate) registry: Arc<RwLock<Arc<SearchRegistry>>>,
+    pub(crate) reindex: Arc<Mutex<crate::reindex::ReindexStatus>>,
     pub validator: Arc<Validator>,
     pub config: Arc<RestConfig>,
 }
@@ -58,9 +60,28 @@ impl AppState {
             store,
             clock,
             ids,
-            registry: Arc::new(SearchRegistry::new(model)),
+            registry: Arc::new(RwLock::new(Arc::new(SearchRegistry::new(model)))),
+            reindex: Arc::new(Mutex::new(crate::reindex::ReindexStatus::default())),
             validator: Arc::new(Validator::new(model)),
             config: Arc::new(config),
+        }
+    }
+}
+
+impl AppState {
+    /// The search parameters in force now.
+    pub fn registry(&self) -> Arc<SearchRegistry> {
+        match self.registry.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn set_registry(&self, registry: SearchRegistry) {
+        let registry = Arc::new(registry);
+        match self.registry.write() {
+            Ok(mut guard) => *guard = registry,
+            Err(poisoned) => *poisoned.into_inner() = registry,
         }
     }
 }

@@ -86,7 +86,7 @@ pub(crate) async fn write(
     resource: Value,
 ) -> Result<StoredResource, ApiError> {
     let (resource_type, id, version) = target;
-    let index = extract(&state.registry, &resource);
+    let index = extract(&state.registry(), &resource);
     let body = finish(resource, id, version, ctx);
     let write = WriteVersion {
         resource_type: resource_type.to_owned(),
@@ -196,7 +196,7 @@ pub(crate) async fn conditional_matches(
         return Err(ApiError::new(Code::InvalidRequest, "a conditional operation needs search criteria"));
     }
     let options = SearchOptions { lenient: false, default_count: 2, max_count: 2 };
-    let mut parsed = parse_search(&state.registry, resource_type, &params, options)?;
+    let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;
     parsed.query.sort.clear();
     Ok(tx.search(&parsed.query).await?)

@@ -7,6 +7,7 @@
 //! Invariants: a parameter is listed as supported only if it is both extracted on write and
 //! understood on search; everything else is rejected (strict) or reported as ignored (lenient).
 
+mod custom;
 mod date;
 mod extract;
 mod index;
@@ -14,6 +15,7 @@ mod ir;
 mod parse;
 mod registry;
 
+pub use custom::definition_from_resource;
 pub use date::{DateRange, parse_date_range};
 pub use extract::{extract, local_target};
 pub use index::{

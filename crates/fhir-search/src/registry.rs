@@ -3,6 +3,7 @@
 //! parsed once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fhir_model::{Model, SearchParamDef, SearchParamType};
 
@@ -10,7 +11,7 @@ use fhir_model::{Model, SearchParamDef, SearchParamType};
 pub struct IndexedParam {
     pub code: String,
     pub kind: SearchParamType,
-    pub definition: &'static SearchParamDef,
+    pub definition: Arc<SearchParamDef>,
     pub(crate) expression: fhirpath::Expression,
     /// Composite parameters: each component's type and expression, evaluated on the nodes of
     /// `expression`.
@@ -27,6 +28,8 @@ impl std::fmt::Debug for IndexedParam {
 pub struct SearchRegistry {
     model: &'static Model,
     by_type: HashMap<String, Vec<IndexedParam>>,
+    /// SearchParameter resources stored on this server, by canonical URL.
+    custom: Vec<Arc<SearchParamDef>>,
 }
 
 /// Parameters answered from the resource table itself rather than an index table.
@@ -60,33 +63,47 @@ fn components(model: &Model, def: &SearchParamDef) -> Option<Vec<(SearchParamTyp
         .collect()
 }
 
+fn compile(model: &Model, resource_type: &str, def: Arc<SearchParamDef>) -> Option<IndexedParam> {
+    let text = expression_for(model, &def.expression, resource_type)?;
+    let expression = fhirpath::parse(&text).ok()?;
+    let components = if def.kind == SearchParamType::Composite {
+        components(model, &def).filter(|c| !c.is_empty())?
+    } else {
+        Vec::new()
+    };
+    Some(IndexedParam { code: def.code.clone(), kind: def.kind, definition: def, expression, components })
+}
+
 impl SearchRegistry {
     pub fn new(model: &'static Model) -> SearchRegistry {
+        SearchRegistry::with_custom(model, Vec::new())
+    }
+
+    /// The core parameters plus SearchParameter resources stored on this server; a custom
+    /// parameter with the code of a core one replaces it for its base types.
+    pub fn with_custom(model: &'static Model, custom: Vec<SearchParamDef>) -> SearchRegistry {
+        let custom: Vec<Arc<SearchParamDef>> = custom.into_iter().map(Arc::new).collect();
         let mut by_type = HashMap::new();
         for resource_type in model.resource_types() {
-            let params: Vec<IndexedParam> = model
-                .search_params(resource_type)
-                .filter(|def| indexable(def.kind) && !RESOURCE_COLUMNS.contains(&def.code.as_str()))
-                .filter_map(|def| {
-                    let text = expression_for(model, &def.expression, resource_type)?;
-                    let expression = fhirpath::parse(&text).ok()?;
-                    let components = if def.kind == SearchParamType::Composite {
-                        components(model, def).filter(|c| !c.is_empty())?
-                    } else {
-                        Vec::new()
-                    };
-                    Some(IndexedParam {
-                        code: def.code.clone(),
-                        kind: def.kind,
-                        definition: def,
-                        expression,
-                        components,
-                    })
-                })
-                .collect();
+            let core = model.search_params(resource_type).map(|def| Arc::new(def.clone()));
+            let own = custom.iter().filter(|d| d.base.iter().any(|b| model.is_subtype(resource_type, b))).cloned();
+            let mut params: Vec<IndexedParam> = Vec::new();
+            for def in core.chain(own) {
+                if !indexable(def.kind) || RESOURCE_COLUMNS.contains(&def.code.as_str()) {
+                    continue;
+                }
+                let Some(param) = compile(model, resource_type, def) else { continue };
+                params.retain(|p| p.code != param.code);
+                params.push(param);
+            }
             by_type.insert(resource_type.clone(), params);
         }
-        SearchRegistry { model, by_type }
+        SearchRegistry { model, by_type, custom }
+    }
+
+    /// The stored SearchParameters this registry was built with.
+    pub fn custom(&self) -> &[Arc<SearchParamDef>] {
+        &self.custom
     }
 
     pub fn model(&self) -> &'static Model {

@@ -43,7 +43,7 @@ fn read_input(args: &FhirpathArgs) -> Result<String, String> {
 
 /// Parses, evaluates and renders; `Err` is the message for stderr.
 fn evaluate(args: &FhirpathArgs) -> Result<String, String> {
-    let expression = fhirpath::parse(&args.expression).map_err(|e| describe(&e))?;
+    let expression = fhirpath::parse(&args.expression).map_err(|e| describe(&e, &args.expression))?;
     let text = read_input(args)?;
     let resource: Option<Value> = if text.trim().is_empty() {
         None
@@ -56,14 +56,19 @@ fn evaluate(args: &FhirpathArgs) -> Result<String, String> {
         Some(json) => expression.evaluate(&ctx, json),
         None => expression.evaluate_items(&ctx, Vec::<Item<'_>>::new()),
     }
-    .map_err(|e| describe(&e))?;
+    .map_err(|e| describe(&e, &args.expression))?;
     Ok(fhirpath::to_typed_json(&result).to_string())
 }
 
-/// `syntax error at 1:7: ...`, plus the offending position in the expression when known.
-fn describe(error: &fhirpath::Error) -> String {
-    match error.pos() {
-        Some(pos) => format!("{error} (line {}, column {}, offset {})", pos.line, pos.column, pos.offset),
-        None => error.to_string(),
-    }
+/// `syntax error at 1:7: ...`, then the expression line with a caret under the position.
+fn describe(error: &fhirpath::Error, expression: &str) -> String {
+    let Some(pos) = error.pos() else {
+        return error.to_string();
+    };
+    let line_index = usize::try_from(pos.line.saturating_sub(1)).unwrap_or(0);
+    let Some(line) = expression.lines().nth(line_index) else {
+        return error.to_string();
+    };
+    let column = usize::try_from(pos.column.saturating_sub(1)).unwrap_or(0);
+    format!("{error}\n  {line}\n  {}^", " ".repeat(column))
 }

@@ -14,6 +14,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     config.base_url = args.base_url.clone();
     config.max_body_bytes = args.max_body_bytes;
     let state = AppState::new(store, Arc::new(SystemClock), Arc::new(UuidIds), config);
+    tokio::spawn(fhir_rest::watch_search_parameters(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -66,6 +66,17 @@ impl Transaction for SqliteTransaction {
         self.with_conn(move |conn| write::write_version(conn, &tenant, now, version)).await
     }
 
+    async fn replace_index(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+        index: fhir_search::IndexEntries,
+    ) -> Result<bool, StoreError> {
+        let (tenant, resource_type, id) = (self.tenant.clone(), resource_type.to_owned(), id.to_owned());
+        self.with_conn(move |conn| write::reindex(conn, &tenant, &resource_type, &id, version, &index)).await
+    }
+
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.with_conn(|conn| conn.execute_batch("COMMIT").map_err(backend)).await?;
         self.conn = None;

@@ -91,6 +91,37 @@ const INDEX_TABLES: [&str; 7] = [
     "search_uri",
 ];
 
+/// Rewrites the index rows of `resource_type/id` if its current version is `version`.
+pub(crate) fn reindex(
+    conn: &Connection,
+    tenant: &str,
+    resource_type: &str,
+    id: &str,
+    version: u64,
+    index: &fhir_search::IndexEntries,
+) -> Result<bool, StoreError> {
+    let current: Option<(i64, i64, i64)> = conn
+        .prepare_cached("SELECT rid, version, deleted FROM resource WHERE tenant = ?1 AND type = ?2 AND id = ?3")
+        .map_err(backend)?
+        .query_row((tenant, resource_type, id), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()
+        .map_err(backend)?;
+    let Some((rid, current, 0)) = current else { return Ok(false) };
+    if u64::try_from(current).ok() != Some(version) {
+        return Ok(false);
+    }
+    let write = WriteVersion {
+        resource_type: resource_type.to_owned(),
+        id: id.to_owned(),
+        version,
+        method: store::Method::Put,
+        body: None,
+        index: index.clone(),
+    };
+    replace_index(conn, tenant, rid, &write)?;
+    Ok(true)
+}
+
 fn replace_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))

@@ -61,5 +61,15 @@ pub trait Transaction: Send {
     /// Writes a new version and makes it current, replacing its index rows.
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError>;
 
+    /// Replaces the index rows of the current version, if it is still `version` (a reindex must
+    /// not overwrite what a newer write indexed). Returns whether it did.
+    async fn replace_index(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+        index: fhir_search::IndexEntries,
+    ) -> Result<bool, StoreError>;
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

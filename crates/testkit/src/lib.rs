@@ -70,8 +70,10 @@ impl TestServer {
         let state = AppState::new(Arc::new(store), clock, Arc::new(SequentialIds::default()), rest);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let address = listener.local_addr().expect("local address");
+        let watcher = tokio::spawn(fhir_rest::watch_search_parameters(state.clone()));
         let server = tokio::spawn(async move {
             let _ = axum_serve(listener, state).await;
+            watcher.abort();
         });
         TestServer { base: format!("http://{address}/fhir"), client: reqwest::Client::new(), _data: data, server }
     }

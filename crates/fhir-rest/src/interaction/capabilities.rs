@@ -27,12 +27,12 @@ pub(crate) async fn handle(
 
 pub(crate) fn capability_statement(state: &AppState, base: &str) -> Value {
     let model = fhir_model::r4();
+    let registry = state.registry();
     let resources: Vec<Value> = model
         .resource_types()
         .iter()
         .map(|resource_type| {
-            let params: Vec<Value> = state
-                .registry
+            let params: Vec<Value> = registry
                 .supported(resource_type)
                 .into_iter()
                 .map(|(code, kind, url, doc)| json!({"name": code, "definition": url, "type": kind.as_str(), "documentation": doc}))

@@ -106,7 +106,7 @@ pub(crate) async fn compartment(
         .filter(|member| all || member.code == target)
         .map(|member| {
             let params: Vec<String> =
-                member.params.iter().filter(|p| state.registry.param(&member.code, p).is_some()).cloned().collect();
+                member.params.iter().filter(|p| state.registry().param(&member.code, p).is_some()).cloned().collect();
             (member.code.clone(), params)
         })
         .filter(|(_, params)| !params.is_empty())
@@ -141,7 +141,7 @@ async fn run(
         default_count: state.config.default_page_size,
         max_count: state.config.max_page_size,
     };
-    let mut parsed = parse_search_types(&state.registry, scope.types.clone(), &params, options)?;
+    let mut parsed = parse_search_types(&state.registry(), scope.types.clone(), &params, options)?;
     parsed.query.filters.extend(scope.filter);
     if parsed.summary == SummaryMode::Count {
         parsed.query.count = 0;

@@ -12,6 +12,7 @@
 mod bundle;
 mod conditional;
 mod crud;
+mod custom_params;
 mod errors;
 mod examples;
 mod history;

@@ -282,7 +282,7 @@ async fn read_entry(
                 default_count: state.config.default_page_size,
                 max_count: state.config.max_page_size,
             };
-            let parsed = fhir_search::parse_search(&state.registry, resource_type, &params, options)?;
+            let parsed = fhir_search::parse_search(&state.registry(), resource_type, &params, options)?;
             let found = tx.search(&parsed.query).await?;
             let entries: Vec<(Value, Option<String>)> = found
                 .into_iter()
