@@ -202,6 +202,60 @@ pub(crate) async fn conditional_matches(
     Ok(tx.search(&parsed.query).await?)
 }
 
+/// A patch document: RFC 6902 JSON Patch or FHIRPath Patch (a `Parameters` resource).
+pub(crate) enum PatchDocument {
+    Json(Vec<u8>),
+    FhirPath(Value),
+}
+
+/// `PATCH Type/id`: applies the patch to the current version read in this transaction, checks
+/// `If-Match`, validates the result like any update, and writes the next version.
+pub(crate) async fn patch(
+    state: &AppState,
+    ctx: &RequestContext,
+    tx: &mut dyn Transaction,
+    (resource_type, id): (&str, &str),
+    document: &PatchDocument,
+    if_match: Option<u64>,
+) -> Result<StoredResource, ApiError> {
+    check_id(id)?;
+    let current = tx.current(resource_type, id).await?;
+    check_if_match(if_match, current.as_ref())?;
+    let Some(current) = current else {
+        return Err(ApiError::new(Code::NotFound, format!("{resource_type}/{id} was not found")));
+    };
+    let Some(text) = current.body.as_deref() else {
+        return Err(ApiError::new(Code::Deleted, format!("{resource_type}/{id} was deleted")));
+    };
+    let patched = match document {
+        PatchDocument::Json(bytes) => apply_json_patch(text, bytes)?,
+        PatchDocument::FhirPath(parameters) => apply_fhirpath_patch(text, parameters)?,
+    };
+    if patched.get("id").and_then(Value::as_str) != Some(id) {
+        return Err(ApiError::at(Code::ValidationFailed, "a patch may not change the resource id", "id"));
+    }
+    validate(state, resource_type, &patched)?;
+    write(state, ctx, tx, (resource_type, id, current.version + 1), Method::Patch, patched).await
+}
+
+fn apply_fhirpath_patch(current: &str, parameters: &Value) -> Result<Value, ApiError> {
+    if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+        return Err(ApiError::at(
+            Code::InvalidRequest,
+            "a FHIRPath Patch body is a Parameters resource",
+            "resourceType",
+        ));
+    }
+    let resource: Value = serde_json::from_str(current)
+        .map_err(|_| ApiError::new(Code::Internal, "stored resource could not be read"))?;
+    fhirpath::apply_fhirpath_patch(&resource, parameters).map_err(|error| match error {
+        fhirpath::PatchError::Invalid(message) => {
+            ApiError::new(Code::InvalidRequest, format!("invalid FHIRPath Patch: {message}"))
+        }
+        other => ApiError::new(Code::ValidationFailed, format!("the patch could not be applied: {other}")),
+    })
+}
+
 /// Applies an RFC 6902 JSON Patch to the current version; the result must keep its type and id.
 pub(crate) fn apply_json_patch(current: &str, patch_bytes: &[u8]) -> Result<Value, ApiError> {
     let mut resource: Value = serde_json::from_str(current)
@@ -212,3 +266,6 @@ pub(crate) fn apply_json_patch(current: &str, patch_bytes: &[u8]) -> Result<Valu
         .map_err(|error| ApiError::new(Code::ValidationFailed, format!("the patch could not be applied: {error}")))?;
     Ok(resource)
 }
+
+#[cfg(test)]
+mod tests;

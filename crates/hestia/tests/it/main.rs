@@ -16,6 +16,7 @@ mod custom_params;
 mod errors;
 mod examples;
 mod history;
+mod patch;
 mod process;
 mod search;
 mod search_synthea;

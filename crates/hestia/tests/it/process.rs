@@ -106,3 +106,38 @@ fn import_reports_bad_files_and_fails() {
     assert!(stdout.starts_with("imported 2 resources"), "{stdout}");
     assert!(stdout.contains("1 failed files") && stdout.contains("bad.json"), "{stdout}");
 }
+
+fn fhirpath(expression: &str, stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(HESTIA)
+        .args(["fhirpath", expression])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn fhirpath_command_prints_typed_results_and_positions_errors() {
+    let patient = r#"{"resourceType":"Patient","name":[{"given":["Ann","Bo"]}],"birthDate":"1970-01-01","deceasedBoolean":false}"#;
+    assert_eq!(
+        fhirpath("Patient.name.given", patient).1,
+        r#"[{"type":"string","value":"Ann"},{"type":"string","value":"Bo"}]"#
+    );
+    assert_eq!(fhirpath("Patient.birthDate + 1 'year'", patient).1, r#"[{"type":"date","value":"1971-01-01"}]"#);
+    assert_eq!(fhirpath("Patient.deceased", patient).1, r#"[{"type":"boolean","value":false}]"#);
+    assert_eq!(fhirpath("1.0 + 2", "").1, r#"[{"type":"decimal","value":3.0}]"#, "empty stdin: no resource");
+    assert_eq!(fhirpath("2 'g' = 2000 'mg'", "").1, r#"[{"type":"boolean","value":true}]"#);
+    let (ok, _, error) = fhirpath("Patient.name.(", patient);
+    assert!(!ok && error.contains("1:14"), "{error}");
+    let (ok, _, error) = fhirpath("'a' + 1", "");
+    assert!(!ok && error.contains("evaluation error"), "{error}");
+}

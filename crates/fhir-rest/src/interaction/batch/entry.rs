@@ -8,7 +8,7 @@ use crate::error::{ApiError, Code};
 use crate::headers::{Prefer, ReturnPreference, etag, parse_etag};
 use crate::interaction::batch::status_line;
 use crate::state::AppState;
-use crate::write::{check_id, check_type, conditional_matches, create, delete, update};
+use crate::write::{PatchDocument, check_id, check_type, conditional_matches, create, delete, patch, update};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryMethod {
@@ -88,8 +88,14 @@ impl Entry {
             EntryMethod::Put | EntryMethod::Delete if self.id.is_none() && self.query.is_none() => {
                 Err(ApiError::new(Code::InvalidRequest, "request.url needs an id or search criteria"))
             }
-            EntryMethod::Patch => {
-                Err(ApiError::new(Code::InvalidRequest, "PATCH entries in bundles are not supported yet"))
+            EntryMethod::Patch if self.id.is_none() => {
+                Err(ApiError::new(Code::InvalidRequest, "a PATCH entry needs Type/id in request.url"))
+            }
+            EntryMethod::Patch
+                if self.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str)
+                    != Some("Parameters") =>
+            {
+                Err(ApiError::new(Code::InvalidRequest, "a PATCH entry carries a FHIRPath Patch Parameters resource"))
             }
             _ => Ok(()),
         }
@@ -239,6 +245,12 @@ pub(crate) async fn execute(
             };
             let status = if deleted.is_some() { StatusCode::OK } else { StatusCode::NO_CONTENT };
             Ok(EntryResult { status, stored: deleted, other: None })
+        }
+        (EntryMethod::Patch, _) => {
+            let id = entry.id.unwrap_or_default();
+            let document = PatchDocument::FhirPath(entry.resource.unwrap_or(Value::Null));
+            let stored = patch(state, ctx, tx, (resource_type, &id), &document, entry.if_match).await?;
+            Ok(EntryResult { status: StatusCode::OK, stored: Some(stored), other: None })
         }
         (EntryMethod::Get, _) => {
             read_entry(state, ctx, tx, &entry.resource_type, entry.id, entry.version, entry.query).await
