@@ -126,6 +126,11 @@ impl Reply {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Reply::json(self.status(), self.outcome()).render(Format::default())
+        let mut reply = Reply::json(self.status(), self.outcome());
+        if self.code == crate::error::Code::StoreUnavailable {
+            // Transient: the database is busy or a serializable transaction lost a race.
+            reply = reply.header(header::RETRY_AFTER, "1");
+        }
+        reply.render(Format::default())
     }
 }
