@@ -285,6 +285,44 @@ fn quantities(param: &str, type_name: &str, node: &Value, out: &mut Vec<Quantity
         }
         _ => push(node, text(node.get("system")), text(node.get("code")).or_else(|| text(node.get("unit")))),
     }
+    canonical_rows(out);
+}
+
+const UCUM: &str = "http://unitsofmeasure.org";
+
+/// For UCUM quantities in a convertible unit, adds a row in base units, so `5 kg` is found by a
+/// search for `5000 g` (searches convert their value the same way).
+fn canonical_rows(out: &mut Vec<QuantityEntry>) {
+    let extra: Vec<QuantityEntry> = out
+        .iter()
+        .filter(|q| q.system.as_deref().is_none_or(|s| s == UCUM))
+        .filter_map(|q| {
+            let (factor, unit) = fhirpath::ucum_canonical(q.code.as_deref()?)?;
+            let same = q.code.as_deref() == Some(unit.as_str()) && q.system.as_deref() == Some(UCUM);
+            (!same).then(|| QuantityEntry {
+                param: q.param.clone(),
+                system: Some(UCUM.to_owned()),
+                code: Some(unit),
+                value: q.value * factor,
+                low: q.low * factor,
+                high: q.high * factor,
+            })
+        })
+        .collect();
+    out.extend(extra);
+}
+
+/// A quantity search value in a convertible UCUM unit, expressed in base units.
+pub(crate) fn canonical_condition(condition: &mut crate::ir::NumberCondition) {
+    if condition.system.as_deref().is_some_and(|s| s != UCUM) {
+        return;
+    }
+    let Some((factor, unit)) = condition.code.as_deref().and_then(fhirpath::ucum_canonical) else { return };
+    condition.system = Some(UCUM.to_owned());
+    condition.code = Some(unit);
+    condition.value *= factor;
+    condition.low *= factor;
+    condition.high *= factor;
 }
 
 fn references(param: &str, type_name: &str, node: &Value, out: &mut Vec<ReferenceEntry>) {

@@ -36,7 +36,7 @@ pub use datetime::{Kind as TemporalKind, Precision, Temporal};
 pub use decimal::Decimal;
 pub use error::{Error, Pos};
 pub use patch::{PatchError, apply_fhirpath_patch};
-pub use quantity::Quantity;
+pub use quantity::{Quantity, ucum_canonical};
 pub use render::{item_value, to_typed_json};
 pub use value::{Collection, Item, Node};
 

@@ -193,6 +193,17 @@ pub(crate) fn canonical(unit: &str) -> Option<Canonical> {
     Some(Canonical { factor, dims })
 }
 
+/// A UCUM code reduced to base units: the factor to multiply a value by, and the base-unit code
+/// (`mg` is `(0.001, "g")`, `mg/dL` is `(0.01, "g.m-3")`). `None` for units it does not know and
+/// for calendar durations.
+pub fn ucum_canonical(code: &str) -> Option<(f64, String)> {
+    if calendar_keyword(code).is_some() {
+        return None;
+    }
+    let canonical = canonical(code)?;
+    Some((canonical.factor.to_f64(), unit_for(&canonical.dims)?))
+}
+
 fn ucum_to_calendar_code(keyword: &str) -> &'static str {
     CALENDAR.iter().find(|(k, _)| *k == keyword).map_or("1", |(_, c)| *c)
 }

@@ -75,3 +75,24 @@ fn composites_pair_components_of_the_same_element() {
     assert_eq!(rows.len(), 2, "{:?}", entries.composites);
     assert!(rows[0].contains("8480-6") && rows[0].contains("value: 150.0"), "{rows:?}");
 }
+
+#[test]
+fn ucum_quantities_also_index_in_base_units() {
+    let observation = json!({"resourceType": "Observation", "status": "final", "code": {"text": "w"},
+        "valueQuantity": {"value": 5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}});
+    let entries = extract(&registry(), &observation);
+    let grams =
+        entries.quantities.iter().find(|q| q.param == "value-quantity" && q.code.as_deref() == Some("g")).unwrap();
+    assert!((grams.value - 5000.0).abs() < 1e-9, "{grams:?}");
+    let mut condition = crate::ir::NumberCondition {
+        prefix: crate::ir::Prefix::Eq,
+        value: 5_000_000.0,
+        low: 4_999_999.5,
+        high: 5_000_000.5,
+        system: Some("http://unitsofmeasure.org".to_owned()),
+        code: Some("mg".to_owned()),
+    };
+    super::canonical_condition(&mut condition);
+    assert_eq!(condition.code.as_deref(), Some("g"));
+    assert!((condition.value - 5000.0).abs() < 1e-6);
+}

@@ -74,7 +74,10 @@ fn chains_and_reverse_chains() {
 #[test]
 fn numbers_quantities_and_references() {
     let quantity = run("Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mg", false);
-    assert!(quantity.contains("prefix: Gt, value: 5.4") && quantity.contains(r#"code: Some("mg")"#), "{quantity}");
+    assert!(
+        quantity.contains("prefix: Gt, value: 0.0054") && quantity.contains(r#"code: Some("g")"#),
+        "mg becomes g: {quantity}"
+    );
     assert_eq!(
         run("Observation", "subject=Patient/1,2", false),
         r#"[Reference { param: "subject", values: [Local { target_type: Some("Patient"), id: "1" }, Local { target_type: None, id: "2" }] }] ignored=0"#

@@ -47,7 +47,11 @@ pub(crate) fn parse_values(
         }
         (SearchParamType::Date, None) => Ok(Filter::Date { param: code, values: parse_dates(name, value)? }),
         (SearchParamType::Number, None) => Ok(Filter::Number { param: code, values: numbers(name, value, false)? }),
-        (SearchParamType::Quantity, None) => Ok(Filter::Quantity { param: code, values: numbers(name, value, true)? }),
+        (SearchParamType::Quantity, None) => {
+            let mut values = numbers(name, value, true)?;
+            values.iter_mut().for_each(crate::extract::canonical_condition);
+            Ok(Filter::Quantity { param: code, values })
+        }
         (SearchParamType::Reference, None | Some("identifier")) => {
             Ok(Filter::Reference { param: code, values: references(None, modifier == Some("identifier"), value) })
         }

@@ -285,6 +285,8 @@ async fn dates_strings_and_quantities(data: &Loaded) {
         .collect();
     assert!(!heavy.is_empty());
     assert_eq!(data.ids("Observation?value-quantity=gt80|http://unitsofmeasure.org|kg&_count=1000").await, heavy);
+    // UCUM: the same search in grams finds the same observations.
+    assert_eq!(data.ids("Observation?value-quantity=gt80000|http://unitsofmeasure.org|g&_count=1000").await, heavy);
 }
 
 async fn chains_has_and_includes(data: &Loaded) {
