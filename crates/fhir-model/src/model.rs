@@ -188,8 +188,9 @@ impl Model {
     /// (`valueQuantity` for `value[x]`), following content references and into datatypes.
     pub fn property(&self, at: &Location, key: &str) -> Option<Property<'_>> {
         let owner = self.types.get(&at.type_name)?;
-        let direct = format!("{}.{key}", at.path);
-        if let Some(element) = owner.element(&direct) {
+        // One look-up of the parent's children, then a scan by name: no path string is built.
+        let direct = owner.children(&at.path).find(|e| !e.is_choice() && e.name() == key);
+        if let Some(element) = direct {
             let type_code = element.types.first().map_or("", |t| t.code.as_str());
             return Some(Property { element, type_code, location: self.child_location(owner, element, type_code) });
         }

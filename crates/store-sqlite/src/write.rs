@@ -69,7 +69,10 @@ pub(crate) fn write_version(
         }
         Err(error) => return Err(backend(error)),
     }
-    replace_index(conn, tenant, rid, &write)?;
+    if existing.is_some() {
+        clear_index(conn, rid)?;
+    }
+    insert_index(conn, tenant, rid, &write)?;
     Ok(StoredResource {
         resource_type: write.resource_type,
         id: write.id,
@@ -123,12 +126,22 @@ pub(crate) fn reindex(
 }
 
 fn replace_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
+    clear_index(conn, rid)?;
+    insert_index(conn, tenant, rid, write)
+}
+
+/// Removes a resource's rows from every index table (a new resource has none: skip it).
+fn clear_index(conn: &Connection, rid: i64) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))
             .map_err(backend)?
             .execute([rid])
             .map_err(backend)?;
     }
+    Ok(())
+}
+
+fn insert_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
     let kind = &write.resource_type;
     let index = &write.index;
     let insert = |sql: &str| conn.prepare_cached(sql).map_err(backend);
