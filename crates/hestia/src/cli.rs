@@ -21,6 +21,9 @@ pub(crate) enum Command {
     /// Evaluate a FHIRPath expression against a FHIR JSON resource (FILE, or stdin) and print
     /// the result collection as one line of JSON.
     Fhirpath(FhirpathArgs),
+    /// Benchmark any FHIR server by its base URL: load Synthea bundles, or time reads, searches
+    /// and a CRUD mix.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Where the data lives; shared by every command that opens the store.

@@ -41,9 +41,13 @@ impl IdGenerator for UuidIds {
 
 pub(crate) async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
     if let Some(url) = args.database.as_deref().filter(|u| !u.is_empty()) {
-        return Err(format!(
-            "database '{url}' is not supported yet: only the embedded SQLite store exists (PostgreSQL is tracked as its own issue)"
-        ));
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(format!("--database must be a postgres:// URL, not '{url}'"));
+        }
+        let store = store_postgres::PostgresStore::open(store_postgres::PostgresConfig::new(url))
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        return Ok(Arc::new(store));
     }
     let durability = match args.durability.as_str() {
         "full" => Durability::Full,

@@ -100,6 +100,11 @@ CREATE TABLE search_composite (
 CREATE INDEX search_composite_value ON search_composite (tenant, type, param, c0_code, c1_code, rid);
 CREATE INDEX search_composite_rid ON search_composite (rid);
 ",
+    // Searches without _sort page in rid order: walk this index and stop at the page size
+    // instead of sorting every resource of the type.
+    r"
+CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);
+",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -84,7 +84,7 @@ pub(crate) fn write_version(
 }
 
 /// The index tables, each cleared for the resource before its new rows go in.
-const INDEX_TABLES: [&str; 7] = [
+const INDEX_TABLES: [&str; 8] = [
     "search_token",
     "search_string",
     "search_date",
@@ -92,6 +92,7 @@ const INDEX_TABLES: [&str; 7] = [
     "search_quantity",
     "search_reference",
     "search_uri",
+    "search_composite",
 ];
 
 /// Rewrites the index rows of `resource_type/id` if its current version is `version`.

@@ -2,7 +2,9 @@
 //!
 //! Owns: `TestServer`, which serves the real router on `127.0.0.1:0` over a fresh store in a
 //! temporary directory, with a fixed `Clock` and sequential ids so answers are reproducible, and
-//! a `reqwest` client with FHIR helpers. Locating `../shared` test data.
+//! a `reqwest` client with FHIR helpers. Locating `../shared` test data. The backend comes from
+//! `HESTIA_TEST_BACKEND` (`sqlite`, the default, or `postgres`: a fresh database per server on
+//! `HESTIA_TEST_DATABASE_URL`, dropped with the server).
 //! Must not know: anything a test asserts; it only starts and talks.
 //! Dev-only: never a dependency of a shipped crate.
 
@@ -11,8 +13,14 @@ use std::sync::Arc;
 
 use fhir_rest::{AppState, RestConfig};
 use serde_json::Value;
+use store::Store;
 use store::{FixedClock, SequentialIds, Timestamp};
+use store_postgres::{PostgresConfig, PostgresStore};
 use store_sqlite::{Durability, SqliteConfig, SqliteStore};
+
+mod postgres;
+
+pub use postgres::{TestDatabase, test_database_url};
 
 /// 2026-01-01T00:00:00Z: the fixed start of every test server's clock.
 pub const TEST_EPOCH_MICROS: i64 = 1_767_225_600_000_000;
@@ -20,8 +28,30 @@ pub const TEST_EPOCH_MICROS: i64 = 1_767_225_600_000_000;
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
+    pub backend: Backend,
     _data: tempfile::TempDir,
+    /// Dropped after the server stops (field order).
+    _database: Option<TestDatabase>,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// Which store a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `HESTIA_TEST_BACKEND`: unset or `sqlite` for SQLite, `postgres` for PostgreSQL.
+    #[expect(clippy::panic, reason = "a misspelt backend must fail the run, not silently test SQLite")]
+    pub fn from_env() -> Backend {
+        match std::env::var("HESTIA_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Backend::Sqlite,
+            Ok("postgres" | "postgresql") => Backend::Postgres,
+            Ok(other) => panic!("HESTIA_TEST_BACKEND must be sqlite or postgres, not '{other}'"),
+        }
+    }
 }
 
 /// A response read to the end.
@@ -59,15 +89,29 @@ impl TestServer {
         TestServer::start_with(ServerOptions::default()).await
     }
 
-    #[expect(clippy::expect_used, reason = "a test server that cannot start must fail the test loudly")]
     pub async fn start_with(options: ServerOptions) -> TestServer {
+        TestServer::start_on(Backend::from_env(), options).await
+    }
+
+    #[expect(clippy::expect_used, reason = "a test server that cannot start must fail the test loudly")]
+    pub async fn start_on(backend: Backend, options: ServerOptions) -> TestServer {
         let data = tempfile::tempdir().expect("temporary directory");
-        let config = SqliteConfig { path: data.path().join("hestia.db"), durability: Durability::Normal, readers: 4 };
-        let store = SqliteStore::open(config).await.expect("open SQLite store");
+        let (store, database): (Arc<dyn Store>, _) = match backend {
+            Backend::Sqlite => {
+                let path = data.path().join("hestia.db");
+                let config = SqliteConfig { path, durability: Durability::Normal, readers: 4 };
+                (Arc::new(SqliteStore::open(config).await.expect("open SQLite store")), None)
+            }
+            Backend::Postgres => {
+                let database = TestDatabase::create().await;
+                let store = PostgresStore::open(PostgresConfig::new(&database.url)).await;
+                (Arc::new(store.expect("open PostgreSQL store")), Some(database))
+            }
+        };
         let mut rest = RestConfig::new();
         rest.max_body_bytes = options.max_body_bytes;
         let clock = Arc::new(FixedClock::new(Timestamp::from_micros(TEST_EPOCH_MICROS)));
-        let state = AppState::new(Arc::new(store), clock, Arc::new(SequentialIds::default()), rest);
+        let state = AppState::new(store, clock, Arc::new(SequentialIds::default()), rest);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let address = listener.local_addr().expect("local address");
         let watcher = tokio::spawn(fhir_rest::watch_search_parameters(state.clone()));
@@ -75,7 +119,14 @@ impl TestServer {
             let _ = axum_serve(listener, state).await;
             watcher.abort();
         });
-        TestServer { base: format!("http://{address}/fhir"), client: reqwest::Client::new(), _data: data, server }
+        TestServer {
+            base: format!("http://{address}/fhir"),
+            client: reqwest::Client::new(),
+            backend,
+            _data: data,
+            _database: database,
+            server,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,6 +9,7 @@
     reason = "tests assert by panicking and report figures"
 )]
 
+mod bench;
 mod bundle;
 mod conditional;
 mod crud;
@@ -17,6 +18,7 @@ mod errors;
 mod examples;
 mod history;
 mod patch;
+mod postgres;
 mod process;
 mod search;
 mod search_synthea;

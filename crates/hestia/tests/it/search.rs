@@ -137,3 +137,20 @@ async fn summary_and_elements() {
     assert!(data["entry"][0]["resource"].get("text").is_none());
     assert!(data["entry"][0]["resource"].get("photo").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_replace_every_kind_of_index_row() {
+    let server = TestServer::start().await;
+    let observation = |systolic: u32| {
+        json!({"resourceType": "Observation", "id": "bp", "status": "final", "code": {"text": "bp"},
+            "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": systolic, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]})
+    };
+    server.put("Observation/bp", &observation(150)).await;
+    let query = "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140";
+    assert_eq!(ids(&server.get(query).await.json()), vec!["bp".to_owned()]);
+    server.put("Observation/bp", &observation(120)).await;
+    assert!(ids(&server.get(query).await.json()).is_empty(), "the old composite row must be gone");
+    server.delete("Observation/bp").await;
+    assert!(ids(&server.get("Observation?code:text=bp").await.json()).is_empty(), "a deletion leaves no index rows");
+}

@@ -1,0 +1,177 @@
+//! Two real `hestia serve` processes over one PostgreSQL database (a fresh one on
+//! `HESTIA_TEST_DATABASE_URL`): conditional creates and `If-Match` updates racing across nodes,
+//! and a paging link from one node followed on the other. Without a reachable server the test
+//! prints a SKIP notice, unless `CI=true`, where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use testkit::{TestDatabase, test_database_url};
+
+use crate::patient;
+
+const HESTIA: &str = env!("CARGO_BIN_EXE_hestia");
+
+/// A `hestia serve --database` process, killed on drop.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(url: &str, data: &std::path::Path) -> Node {
+        let mut child = Command::new(HESTIA)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", url, "--data"])
+            .arg(data)
+            .env("HESTIA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start hestia");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("hestia listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Node { child, base }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn fhir(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    request.header("content-type", "application/fhir+json").body(body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_over_one_database_agree() {
+    let database = match TestDatabase::try_create(&test_database_url()).await {
+        Ok(database) => database,
+        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and no PostgreSQL at {}: {error}", test_database_url())
+        }
+        Err(error) => {
+            println!(
+                "\n!!!!! SKIP two_nodes_over_one_database_agree: no PostgreSQL at {} ({error})\n",
+                test_database_url()
+            );
+            return;
+        }
+    };
+    let data = tempfile::tempdir().unwrap();
+    let a = Node::start(&database.url, &data.path().join("a"));
+    let b = Node::start(&database.url, &data.path().join("b"));
+    let nodes = Arc::new([a.base.clone(), b.base.clone()]);
+    let client = reqwest::Client::new();
+
+    conditional_creates_race(&client, &nodes).await;
+    if_match_updates_race(&client, &nodes).await;
+    paging_crosses_nodes(&client, &nodes).await;
+}
+
+/// Ten `If-None-Exist` creates split across both nodes make exactly one Patient.
+async fn conditional_creates_race(client: &reqwest::Client, nodes: &Arc<[String; 2]>) {
+    let mut body = patient("race");
+    body["identifier"] = json!([{"system": "urn:race", "value": "1"}]);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (client, base, body) = (client.clone(), nodes[i % 2].clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let request =
+                fhir(client.post(format!("{base}/Patient")), &body).header("if-none-exist", "identifier=urn:race|1");
+            send(request).await.0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| [200, 201, 503].contains(s)), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1, "{statuses:?}");
+    for base in nodes.iter() {
+        let (status, found) = send(client.get(format!("{base}/Patient?identifier=urn:race|1&_total=accurate"))).await;
+        assert_eq!(status, 200);
+        assert_eq!(found["total"], 1, "{found}");
+    }
+}
+
+/// Rounds of `If-Match` updates across both nodes: exactly one winner per version.
+async fn if_match_updates_race(client: &reqwest::Client, nodes: &Arc<[String; 2]>) {
+    let mut body = patient("match");
+    body["id"] = json!("race-match");
+    let (status, _) = send(fhir(client.put(format!("{}/Patient/race-match", nodes[0])), &body)).await;
+    assert_eq!(status, 201);
+    for version in 1..=3_u64 {
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let (client, base) = (client.clone(), nodes[i % 2].clone());
+            let mut body = body.clone();
+            body["name"][0]["family"] = json!(format!("Racer{version}-{i}"));
+            tasks.push(tokio::spawn(async move {
+                let request = fhir(client.put(format!("{base}/Patient/race-match")), &body)
+                    .header("if-match", format!("W/\"{version}\""));
+                send(request).await.0
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "version {version}: {statuses:?}");
+        assert!(statuses.iter().all(|s| [200, 409, 503].contains(s)), "{statuses:?}");
+        for base in nodes.iter() {
+            let (_, current) = send(client.get(format!("{base}/Patient/race-match"))).await;
+            assert_eq!(current["meta"]["versionId"], (version + 1).to_string());
+        }
+    }
+    let (_, history) = send(client.get(format!("{}/Patient/race-match/_history", nodes[1]))).await;
+    assert_eq!(history["total"], 4, "{history}");
+}
+
+/// A `next` link served by node A is followed on node B.
+async fn paging_crosses_nodes(client: &reqwest::Client, nodes: &Arc<[String; 2]>) {
+    for i in 0..5 {
+        let mut body = patient(&format!("page{i}"));
+        body["name"][0]["family"] = json!("Pager");
+        let (status, _) = send(fhir(client.post(format!("{}/Patient", nodes[i % 2])), &body)).await;
+        assert_eq!(status, 201);
+    }
+    let (status, mut page) = send(client.get(format!("{}/Patient?family=Pager&_count=2", nodes[0]))).await;
+    assert_eq!(status, 200, "{page}");
+    let mut ids = Vec::new();
+    let mut hops = 0;
+    loop {
+        for entry in page["entry"].as_array().cloned().unwrap_or_default() {
+            ids.push(entry["resource"]["id"].as_str().unwrap().to_owned());
+        }
+        let next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").cloned();
+        let Some(next) = next else { break };
+        let url = next["url"].as_str().unwrap();
+        let on_other = url.replacen(&nodes[hops % 2], &nodes[(hops + 1) % 2], 1);
+        assert_ne!(url, on_other, "the next link names its node: {url}");
+        hops += 1;
+        let (status, body) = send(client.get(on_other)).await;
+        assert_eq!(status, 200, "{body}");
+        page = body;
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert!(hops >= 2);
+}

@@ -1,0 +1,452 @@
+//! Translating the search IR into SQL. Every filter becomes a predicate on a `resource` row alias;
+//! chains and `_has` nest the same translation on another alias. The tenant and type predicates
+//! are added by `Sql::scoped` and by each subquery here, and nowhere else.
+
+use fhir_search::{
+    CompositePart, DateCondition, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort, SortKey,
+    StringMode, TokenMatch, UriMode,
+};
+
+use crate::value::Value;
+
+/// The highest Unicode scalar: `x >= v AND x < v || MAX_CHAR` is a prefix match that uses indexes
+/// (text columns are `COLLATE "C"`, so the comparison is bytewise).
+const MAX_CHAR: char = '\u{10FFFF}';
+
+/// The PostgreSQL type of a sort key, so a cursor value can be checked before it is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    Int,
+    Real,
+    Text,
+}
+
+/// A WHERE clause and its bound values.
+pub(crate) struct Sql {
+    pub(crate) clauses: Vec<String>,
+    pub(crate) values: Vec<Value>,
+    tenant: String,
+    aliases: usize,
+}
+
+pub(crate) fn table_name(table: IndexTable) -> &'static str {
+    match table {
+        IndexTable::Token => "search_token",
+        IndexTable::String => "search_string",
+        IndexTable::Date => "search_date",
+        IndexTable::Number => "search_number",
+        IndexTable::Quantity => "search_quantity",
+        IndexTable::Reference => "search_reference",
+        IndexTable::Uri => "search_uri",
+        IndexTable::Composite => "search_composite",
+    }
+}
+
+impl Sql {
+    /// Starts a query over the current, non-deleted resources of one tenant and the given types.
+    pub(crate) fn scoped(tenant: &str, types: &[String]) -> Sql {
+        let mut sql = Sql { clauses: Vec::new(), values: Vec::new(), tenant: tenant.to_owned(), aliases: 0 };
+        let tenant = sql.text(tenant);
+        let types = sql.types(types);
+        sql.clauses.push(format!("r.tenant = {tenant} AND r.type {types} AND r.deleted = 0"));
+        sql
+    }
+
+    /// Binds a value and returns its placeholder.
+    pub(crate) fn bind(&mut self, value: Value) -> String {
+        let placeholder = format!("${}::{}", self.values.len() + 1, value.cast());
+        self.values.push(value);
+        placeholder
+    }
+
+    pub(crate) fn text(&mut self, text: &str) -> String {
+        self.bind(Value::Text(text.to_owned()))
+    }
+
+    fn tenant(&mut self) -> String {
+        let tenant = self.tenant.clone();
+        self.text(&tenant)
+    }
+
+    /// `= ?` for one type, `IN (?, ?)` for several.
+    fn types(&mut self, types: &[String]) -> String {
+        let list: Vec<String> = types.iter().map(|t| self.text(t)).collect();
+        match list.as_slice() {
+            [one] => format!("= {one}"),
+            _ => format!("IN ({})", list.join(", ")),
+        }
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("a{}", self.aliases)
+    }
+
+    pub(crate) fn where_sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+
+    pub(crate) fn filter(&mut self, types: &[String], filter: &Filter) {
+        let clause = self.clause("r", types, filter);
+        self.clauses.push(clause);
+    }
+
+    /// A predicate on the `resource` row `alias` (of one of `types`) meaning `filter`.
+    pub(crate) fn clause(&mut self, alias: &str, types: &[String], filter: &Filter) -> String {
+        match filter {
+            Filter::Id(ids) => {
+                let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
+                format!("{alias}.id IN ({})", list.join(", "))
+            }
+            Filter::LastUpdated(conditions) => {
+                let column = format!("{alias}.last_updated");
+                let ors: Vec<String> =
+                    conditions.iter().map(|c| self.date_condition(&column, &format!("({column} + 1)"), c)).collect();
+                format!("({})", ors.join(" OR "))
+            }
+            Filter::Token { param, values, negate } => {
+                let ors: Vec<String> = values.iter().map(|v| self.token_match(v)).collect();
+                let sub = self.index_subquery(types, IndexTable::Token, param, &ors.join(" OR "));
+                if *negate { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
+            }
+            Filter::String { param, values, mode } => {
+                let ors: Vec<String> = values.iter().map(|v| self.string_match(v, *mode)).collect();
+                let sub = self.index_subquery(types, IndexTable::String, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Date { param, values } => {
+                let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
+                let sub = self.index_subquery(types, IndexTable::Date, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Number { param, values } => {
+                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, false)).collect();
+                let sub = self.index_subquery(types, IndexTable::Number, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Quantity { param, values } => {
+                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, true)).collect();
+                let sub = self.index_subquery(types, IndexTable::Quantity, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Reference { param, values } => {
+                let ors: Vec<String> = values.iter().map(|v| self.reference_match(v)).collect();
+                let sub = self.index_subquery(types, IndexTable::Reference, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Uri { param, values, mode } => {
+                let ors: Vec<String> = values.iter().map(|v| self.uri_match(v, *mode)).collect();
+                let sub = self.index_subquery(types, IndexTable::Uri, param, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Composite { param, values } => {
+                let condition = self.composite(values);
+                let sub = self.index_subquery(types, IndexTable::Composite, param, &condition);
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Missing { param, table, missing } => {
+                let sub = self.index_subquery(types, *table, param, "1 = 1");
+                if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
+            }
+            Filter::Chain { param, target_type, inner } => self.chain(alias, types, param, target_type, inner),
+            Filter::Has { source_type, param, inner } => self.has(alias, source_type, param, inner),
+            Filter::Compartment { compartment_type, id, links, include_owner } => {
+                self.compartment(alias, compartment_type, id, links, *include_owner)
+            }
+            Filter::List(id) => self.list(alias, id),
+            Filter::Text { narrative_only, value } => {
+                let needle = self.text(&value.to_lowercase());
+                let haystack = if *narrative_only { "(v.body::jsonb #>> '{text,div}')" } else { "v.body" };
+                format!(
+                    "EXISTS (SELECT 1 FROM resource_version v WHERE v.rid = {alias}.rid AND v.version = {alias}.version \
+                     AND strpos(lower({haystack}), {needle}) > 0)"
+                )
+            }
+            Filter::Any(filters) => {
+                let ors: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
+                format!("({})", ors.join(" OR "))
+            }
+        }
+    }
+
+    /// `SELECT s.rid FROM <table> s WHERE tenant, types, param AND (<condition>)`.
+    fn index_subquery(&mut self, types: &[String], table: IndexTable, param: &str, condition: &str) -> String {
+        let tenant = self.tenant();
+        let types = self.types(types);
+        let param = self.text(param);
+        format!(
+            "SELECT s.rid FROM {} s WHERE s.tenant = {tenant} AND s.type {types} AND s.param = {param} AND ({condition})",
+            table_name(table)
+        )
+    }
+
+    fn token_match(&mut self, value: &TokenMatch) -> String {
+        self.token_match_at("s.", value)
+    }
+
+    /// A token condition on the `{p}system`/`{p}code`/`{p}text` columns.
+    fn token_match_at(&mut self, p: &str, value: &TokenMatch) -> String {
+        match value {
+            TokenMatch::Code(code) => format!("{p}code = {}", self.text(code)),
+            TokenMatch::SystemCode(system, code) => {
+                let code = self.text(code);
+                let system = self.text(system);
+                format!("({p}code = {code} AND {p}system = {system})")
+            }
+            TokenMatch::NoSystemCode(code) => format!("({p}code = {} AND {p}system IS NULL)", self.text(code)),
+            TokenMatch::System(system) => format!("{p}system = {}", self.text(system)),
+            TokenMatch::Text(text) => self.prefix(&format!("{p}text"), &fhir_search::normalize(text)),
+        }
+    }
+
+    fn prefix(&mut self, column: &str, value: &str) -> String {
+        let low = self.text(value);
+        let high = self.text(&format!("{value}{MAX_CHAR}"));
+        format!("({column} COLLATE \"C\" >= {low} AND {column} COLLATE \"C\" < {high})")
+    }
+
+    fn string_match(&mut self, value: &str, mode: StringMode) -> String {
+        match mode {
+            StringMode::Prefix => self.prefix("s.normalized", &fhir_search::normalize(value)),
+            StringMode::Exact => format!("s.exact = {}", self.text(value)),
+            StringMode::Contains => format!("strpos(s.normalized, {}) > 0", self.text(&fhir_search::normalize(value))),
+        }
+    }
+
+    fn reference_match(&mut self, value: &ReferenceMatch) -> String {
+        match value {
+            ReferenceMatch::Local { target_type: Some(t), id } => {
+                let id = self.text(id);
+                let t = self.text(t);
+                format!("(s.target_id = {id} AND s.target_type = {t})")
+            }
+            ReferenceMatch::Local { target_type: None, id } => format!("s.target_id = {}", self.text(id)),
+            ReferenceMatch::Url(url) => format!("s.url = {}", self.text(url)),
+            ReferenceMatch::Identifier { system: Some(system), value } => {
+                let value = self.text(value);
+                let system = self.text(system);
+                format!("(s.identifier_value = {value} AND s.identifier_system = {system})")
+            }
+            ReferenceMatch::Identifier { system: None, value } => format!("s.identifier_value = {}", self.text(value)),
+        }
+    }
+
+    fn uri_match(&mut self, value: &str, mode: UriMode) -> String {
+        match mode {
+            UriMode::Exact => format!("s.uri = {}", self.text(value)),
+            UriMode::Below => self.prefix("s.uri", value),
+            UriMode::Above => format!("substr({}, 1, length(s.uri)) = s.uri", self.text(value)),
+        }
+    }
+
+    /// FHIR range semantics: the stored value is `[rl, rh)` and the search value `[low, high)`.
+    /// Only the bounds a prefix uses are bound: SQLite rejects unused parameters.
+    fn date_condition(&mut self, rl: &str, rh: &str, condition: &DateCondition) -> String {
+        match condition.prefix {
+            Prefix::Gt => format!("{rh} > {}", self.bind(Value::Int(condition.high))),
+            Prefix::Lt => format!("{rl} < {}", self.bind(Value::Int(condition.low))),
+            Prefix::Sa => format!("{rl} >= {}", self.bind(Value::Int(condition.high))),
+            Prefix::Eb => format!("{rh} <= {}", self.bind(Value::Int(condition.low))),
+            Prefix::Ap => {
+                let low = self.bind(Value::Int(condition.low));
+                let high = self.bind(Value::Int(condition.high));
+                format!("({rl} < {high} AND {rh} > {low})")
+            }
+            prefix => {
+                let low = self.bind(Value::Int(condition.low));
+                let high = self.bind(Value::Int(condition.high));
+                let within = format!("({rl} >= {low} AND {rh} <= {high})");
+                match prefix {
+                    Prefix::Ne => format!("NOT {within}"),
+                    Prefix::Ge => format!("({rh} > {high} OR {within})"),
+                    Prefix::Le => format!("({rl} < {low} OR {within})"),
+                    _ => within,
+                }
+            }
+        }
+    }
+
+    /// Numbers compare the stored value with the search value and its precision range.
+    fn number_condition(&mut self, condition: &NumberCondition, quantity: bool) -> String {
+        self.number_condition_at("s.", condition, quantity)
+    }
+
+    /// A number condition on the `{p}value` column (and `{p}code`/`{p}system` for quantities).
+    fn number_condition_at(&mut self, p: &str, condition: &NumberCondition, quantity: bool) -> String {
+        let value = |v: f64, sql: &mut Sql| sql.bind(Value::Real(v));
+        let test = match condition.prefix {
+            Prefix::Eq => {
+                format!("({p}value >= {} AND {p}value < {})", value(condition.low, self), value(condition.high, self))
+            }
+            Prefix::Ne => {
+                format!(
+                    "NOT ({p}value >= {} AND {p}value < {})",
+                    value(condition.low, self),
+                    value(condition.high, self)
+                )
+            }
+            Prefix::Gt | Prefix::Sa => format!("{p}value > {}", value(condition.value, self)),
+            Prefix::Lt | Prefix::Eb => format!("{p}value < {}", value(condition.value, self)),
+            Prefix::Ge => format!("{p}value >= {}", value(condition.value, self)),
+            Prefix::Le => format!("{p}value <= {}", value(condition.value, self)),
+            Prefix::Ap => {
+                let margin = (condition.value * 0.1).abs();
+                format!(
+                    "({p}value >= {} AND {p}value <= {})",
+                    value(condition.value - margin, self),
+                    value(condition.value + margin, self)
+                )
+            }
+        };
+        if !quantity {
+            return test;
+        }
+        let mut unit = Vec::new();
+        if let Some(code) = &condition.code {
+            unit.push(format!("{p}code = {}", self.text(code)));
+        }
+        if let Some(system) = &condition.system {
+            unit.push(format!("{p}system = {}", self.text(system)));
+        }
+        unit.push(test);
+        format!("({})", unit.join(" AND "))
+    }
+
+    fn composite(&mut self, values: &[Vec<CompositePart>]) -> String {
+        let mut ors = Vec::new();
+        for parts in values {
+            let mut ands = Vec::new();
+            for (index, part) in parts.iter().enumerate() {
+                let p = format!("s.c{index}_");
+                ands.push(match part {
+                    CompositePart::Token(token) => self.token_match_at(&p, token),
+                    CompositePart::Reference { target_type, id } => {
+                        let id = self.text(id);
+                        match target_type {
+                            Some(t) => format!("({p}code = {id} AND {p}system = {})", self.text(t)),
+                            None => format!("{p}code = {id}"),
+                        }
+                    }
+                    CompositePart::Number(condition) => {
+                        let quantity = condition.code.is_some() || condition.system.is_some();
+                        self.number_condition_at(&p, condition, quantity)
+                    }
+                    CompositePart::Date(condition) => {
+                        self.date_condition(&format!("{p}low"), &format!("{p}high"), condition)
+                    }
+                    CompositePart::String(text) => self.prefix(&format!("{p}text"), &fhir_search::normalize(text)),
+                });
+            }
+            ors.push(format!("({})", ands.join(" AND ")));
+        }
+        ors.join(" OR ")
+    }
+
+    fn chain(&mut self, alias: &str, types: &[String], param: &str, target_type: &str, inner: &Filter) -> String {
+        let target = self.alias();
+        let tenant = self.tenant();
+        let types = self.types(types);
+        let param = self.text(param);
+        let target_kind = self.text(target_type);
+        let inner = self.clause(&target, &[target_type.to_owned()], inner);
+        format!(
+            "{alias}.rid IN (SELECT s.rid FROM search_reference s JOIN resource {target} ON {target}.tenant = s.tenant \
+             AND {target}.type = s.target_type AND {target}.id = s.target_id \
+             WHERE s.tenant = {tenant} AND s.type {types} AND s.param = {param} AND s.target_type = {target_kind} \
+             AND {target}.deleted = 0 AND {inner})"
+        )
+    }
+
+    fn has(&mut self, alias: &str, source_type: &str, param: &str, inner: &Filter) -> String {
+        let source = self.alias();
+        let tenant = self.tenant();
+        let kind = self.text(source_type);
+        let param = self.text(param);
+        let inner = self.clause(&source, &[source_type.to_owned()], inner);
+        format!(
+            "EXISTS (SELECT 1 FROM search_reference s JOIN resource {source} ON {source}.rid = s.rid \
+             WHERE s.tenant = {tenant} AND s.target_type = {alias}.type AND s.target_id = {alias}.id \
+             AND s.type = {kind} AND s.param = {param} AND {source}.deleted = 0 AND {inner})"
+        )
+    }
+
+    fn compartment(
+        &mut self,
+        alias: &str,
+        compartment_type: &str,
+        id: &str,
+        links: &[(String, Vec<String>)],
+        include_owner: bool,
+    ) -> String {
+        let tenant = self.tenant();
+        let owner_type = self.text(compartment_type);
+        let owner_id = self.text(id);
+        let mut ors = Vec::new();
+        for (resource_type, params) in links {
+            let kind = self.text(resource_type);
+            let list: Vec<String> = params.iter().map(|p| self.text(p)).collect();
+            ors.push(format!("(s.type = {kind} AND s.param IN ({}))", list.join(", ")));
+        }
+        let linked = if ors.is_empty() {
+            "0 = 1".to_owned()
+        } else {
+            format!(
+                "{alias}.rid IN (SELECT s.rid FROM search_reference s WHERE s.tenant = {tenant} AND s.target_type = {owner_type} \
+                 AND s.target_id = {owner_id} AND ({}))",
+                ors.join(" OR ")
+            )
+        };
+        if include_owner {
+            format!("({linked} OR ({alias}.type = {owner_type} AND {alias}.id = {owner_id}))")
+        } else {
+            linked
+        }
+    }
+
+    fn list(&mut self, alias: &str, id: &str) -> String {
+        let tenant = self.tenant();
+        let id = self.text(id);
+        format!(
+            "EXISTS (SELECT 1 FROM search_reference s JOIN resource l ON l.rid = s.rid WHERE s.tenant = {tenant} \
+             AND l.type = 'List' AND l.id = {id} AND l.deleted = 0 AND s.param = 'item' \
+             AND s.target_type = {alias}.type AND s.target_id = {alias}.id)"
+        )
+    }
+
+    /// The SQL expression a sort key orders by and its type; never NULL, so keyset comparisons
+    /// stay simple (resources without a value sort last either way).
+    pub(crate) fn sort_expression(&mut self, sort: &Sort) -> (String, KeyKind) {
+        let SortKey::Param { param, table } = &sort.key else {
+            return match sort.key {
+                SortKey::Id => ("r.id".to_owned(), KeyKind::Text),
+                _ => ("r.last_updated".to_owned(), KeyKind::Int),
+            };
+        };
+        let (column, kind) = match (table, sort.descending) {
+            (IndexTable::Token, _) => ("code", KeyKind::Text),
+            (IndexTable::String, _) => ("normalized", KeyKind::Text),
+            (IndexTable::Date, false) => ("low", KeyKind::Int),
+            (IndexTable::Date, true) => ("high", KeyKind::Int),
+            (IndexTable::Number | IndexTable::Quantity, _) => ("value", KeyKind::Real),
+            (IndexTable::Reference, _) => ("target_id", KeyKind::Text),
+            (IndexTable::Uri, _) => ("uri", KeyKind::Text),
+            (IndexTable::Composite, _) => ("c0_code", KeyKind::Text),
+        };
+        let aggregate = if sort.descending { "MAX" } else { "MIN" };
+        let fallback = match (kind, sort.descending) {
+            (KeyKind::Text, false) => "U&'\\+10FFFF'".to_owned(),
+            (KeyKind::Text, true) => "''".to_owned(),
+            (KeyKind::Int, false) => format!("'{}'::int8", i64::MAX),
+            (KeyKind::Int, true) => format!("'{}'::int8", i64::MIN),
+            (KeyKind::Real, false) => "9.0e300::float8".to_owned(),
+            (KeyKind::Real, true) => "-9.0e300::float8".to_owned(),
+        };
+        let param = self.text(param);
+        let collate = if kind == KeyKind::Text { " COLLATE \"C\"" } else { "" };
+        let expression = format!(
+            "COALESCE((SELECT {aggregate}(s.{column}) FROM {} s WHERE s.rid = r.rid AND s.param = {param}), {fallback}){collate}",
+            table_name(*table)
+        );
+        (expression, kind)
+    }
+}

@@ -1,0 +1,142 @@
+//! The schema, as numbered migrations applied in order (expand/contract: a migration never
+//! breaks the previous release's queries). Nodes starting together are safe: migrations run in
+//! one transaction holding `pg_advisory_xact_lock(MIGRATION_LOCK)`.
+//!
+//! Layout (as in store-sqlite, `docs/decisions/0002-storage-layout.md`): `resource` has one row per
+//! logical resource (a stable surrogate `rid`, the current version, whether it is deleted);
+//! `resource_version` keeps every version's JSON text once (`TEXT`, never `jsonb`: bytes are
+//! served exactly as stored); one `search_*` table per search parameter type holds the index rows
+//! of the current version. Every table carries `tenant`: it is the Citus distribution column
+//! (`SELECT create_distributed_table('resource', 'tenant')`, and likewise for every table, co-located).
+//! Text columns are `COLLATE "C"`: ordering and prefix ranges compare bytes, as SQLite does.
+
+use deadpool_postgres::Object;
+use store::StoreError;
+
+use crate::connection::backend;
+
+/// The advisory lock key serializing migrations ("hestia" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6865_7374_6961;
+
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE resource (
+    rid BIGSERIAL PRIMARY KEY,
+    tenant TEXT COLLATE "C" NOT NULL,
+    type TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    version BIGINT NOT NULL,
+    last_updated BIGINT NOT NULL,
+    deleted BIGINT NOT NULL,
+    UNIQUE (tenant, type, id)
+);
+CREATE INDEX resource_type_updated ON resource (tenant, type, last_updated);
+CREATE TABLE resource_version (
+    seq BIGSERIAL PRIMARY KEY,
+    rid BIGINT NOT NULL,
+    tenant TEXT COLLATE "C" NOT NULL,
+    type TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    version BIGINT NOT NULL,
+    last_updated BIGINT NOT NULL,
+    method TEXT COLLATE "C" NOT NULL,
+    body TEXT,
+    UNIQUE (rid, version)
+);
+CREATE INDEX resource_version_type ON resource_version (tenant, type, seq);
+CREATE INDEX resource_version_tenant ON resource_version (tenant, seq);
+CREATE TABLE search_token (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, system TEXT COLLATE "C", code TEXT COLLATE "C", text TEXT COLLATE "C"
+);
+CREATE INDEX search_token_value ON search_token (tenant, type, param, code, system, rid);
+CREATE INDEX search_token_system ON search_token (tenant, type, param, system, rid);
+CREATE INDEX search_token_rid ON search_token (rid);
+CREATE TABLE search_string (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, normalized TEXT COLLATE "C" NOT NULL, exact TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX search_string_value ON search_string (tenant, type, param, normalized, rid);
+CREATE INDEX search_string_rid ON search_string (rid);
+CREATE TABLE search_date (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, low BIGINT NOT NULL, high BIGINT NOT NULL
+);
+CREATE INDEX search_date_value ON search_date (tenant, type, param, low, high, rid);
+CREATE INDEX search_date_rid ON search_date (rid);
+CREATE TABLE search_number (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL,
+    value DOUBLE PRECISION NOT NULL, low DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX search_number_value ON search_number (tenant, type, param, value, rid);
+CREATE INDEX search_number_rid ON search_number (rid);
+CREATE TABLE search_quantity (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, system TEXT COLLATE "C", code TEXT COLLATE "C",
+    value DOUBLE PRECISION NOT NULL, low DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX search_quantity_value ON search_quantity (tenant, type, param, code, value, rid);
+CREATE INDEX search_quantity_rid ON search_quantity (rid);
+CREATE TABLE search_reference (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, target_type TEXT COLLATE "C", target_id TEXT COLLATE "C",
+    url TEXT COLLATE "C", identifier_system TEXT COLLATE "C", identifier_value TEXT COLLATE "C"
+);
+CREATE INDEX search_reference_value ON search_reference (tenant, type, param, target_id, target_type, rid);
+CREATE INDEX search_reference_target ON search_reference (tenant, target_type, target_id, type, param, rid);
+CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, rid);
+CREATE INDEX search_reference_rid ON search_reference (rid);
+CREATE TABLE search_uri (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, uri TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX search_uri_value ON search_uri (tenant, type, param, uri, rid);
+CREATE INDEX search_uri_rid ON search_uri (rid);
+CREATE TABLE search_composite (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL,
+    c0_system TEXT COLLATE "C", c0_code TEXT COLLATE "C",
+    c1_system TEXT COLLATE "C", c1_code TEXT COLLATE "C", c1_value DOUBLE PRECISION, c1_low DOUBLE PRECISION,
+    c1_high DOUBLE PRECISION, c1_text TEXT COLLATE "C",
+    c2_value DOUBLE PRECISION, c2_low DOUBLE PRECISION, c2_high DOUBLE PRECISION
+);
+CREATE INDEX search_composite_value ON search_composite (tenant, type, param, c0_code, c1_code, rid);
+CREATE INDEX search_composite_rid ON search_composite (rid);
+"#,
+    // Searches without _sort page in rid order: walk this index and stop at the page size.
+    r#"CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);"#,
+];
+
+pub(crate) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
+    client.batch_execute("BEGIN").await.map_err(backend)?;
+    let result = apply(client).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = client.batch_execute(end).await.map_err(backend);
+    result.and(ended)
+}
+
+async fn apply(client: &Object) -> Result<(), StoreError> {
+    client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
+        )
+        .await
+        .map_err(backend)?;
+    let row = client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migration", &[]).await.map_err(backend)?;
+    let applied: i64 = row.try_get(0).map_err(backend)?;
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
+        if version <= applied {
+            continue;
+        }
+        client.batch_execute(sql).await.map_err(backend)?;
+        client
+            .execute("INSERT INTO schema_migration (version, applied_at) VALUES ($1, now())", &[&version])
+            .await
+            .map_err(backend)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    Ok(())
+}

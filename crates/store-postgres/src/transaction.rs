@@ -1,0 +1,152 @@
+//! A write transaction on one pooled connection, at READ COMMITTED with explicit locks:
+//!
+//! - `current` locks the resource row (`FOR UPDATE`); for a resource that does not exist yet it
+//!   first takes a transaction advisory lock on its name, so two creates of one id serialize.
+//!   Whatever version the caller then decides on cannot be taken by another writer first.
+//! - `search` (conditional create/update/delete, conditional references) takes an advisory lock
+//!   per searched type, so two conditional creates racing on different nodes run one after the
+//!   other and the second sees the first's resource (each READ COMMITTED statement sees what was
+//!   committed before it started).
+//! - `UNIQUE (rid, version)` and `UNIQUE (tenant, type, id)` remain the last word
+//!   (`VersionConflict`); deadlocks and serialization failures are `Unavailable` (retry).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use fhir_search::SearchQuery;
+use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, WriteVersion};
+use tokio_postgres::Client;
+
+use crate::analyze::Analyzer;
+use crate::connection::backend;
+use crate::{read, search, write};
+
+pub(crate) struct PostgresTransaction {
+    /// `None` after commit.
+    client: Option<Object>,
+    tenant: String,
+    now: Timestamp,
+    /// Versions written, reported on commit so statistics follow bulk loads.
+    writes: u64,
+    analyzer: (Arc<Analyzer>, Pool),
+}
+
+impl PostgresTransaction {
+    pub(crate) async fn begin(
+        client: Object,
+        ctx: &RequestContext,
+        analyzer: (Arc<Analyzer>, Pool),
+    ) -> Result<PostgresTransaction, StoreError> {
+        client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.map_err(backend)?;
+        Ok(PostgresTransaction {
+            client: Some(client),
+            tenant: ctx.tenant.0.clone(),
+            now: ctx.now,
+            writes: 0,
+            analyzer,
+        })
+    }
+
+    fn client(&self) -> Result<&Client, StoreError> {
+        match &self.client {
+            Some(object) => Ok(object),
+            None => Err(StoreError::Backend("transaction is closed".to_owned())),
+        }
+    }
+
+    async fn lock(&self, parts: &[&str]) -> Result<(), StoreError> {
+        let key = lock_key(parts);
+        self.client()?.execute("SELECT pg_advisory_xact_lock($1)", &[&key]).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// A stable 64-bit key (FNV-1a) for an advisory lock on a name.
+fn lock_key(parts: &[&str]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+#[async_trait]
+impl Transaction for PostgresTransaction {
+    async fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredResource>, StoreError> {
+        const LOCK_ROW: &str = "SELECT rid FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
+        let tenant = self.tenant.as_str();
+        let client = self.client()?;
+        let locked = client.query_opt(LOCK_ROW, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+        if locked.is_none() {
+            self.lock(&["resource", tenant, resource_type, id]).await?;
+            client.query_opt(LOCK_ROW, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+        }
+        // A new statement: it sees the version committed by whoever held the lock before us.
+        read::current_any(client, tenant, resource_type, id).await
+    }
+
+    async fn search(&mut self, query: &SearchQuery) -> Result<Vec<StoredResource>, StoreError> {
+        let mut types: Vec<&str> = query.types.iter().map(String::as_str).collect();
+        types.sort_unstable();
+        types.dedup();
+        for resource_type in types {
+            self.lock(&["search", &self.tenant, resource_type]).await?;
+        }
+        Ok(search::page(self.client()?, &self.tenant, query).await?.resources)
+    }
+
+    async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
+        let stored = write::write_version(self.client()?, &self.tenant, self.now, version).await?;
+        self.writes += 1;
+        Ok(stored)
+    }
+
+    async fn replace_index(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+        index: fhir_search::IndexEntries,
+    ) -> Result<bool, StoreError> {
+        write::reindex(self.client()?, &self.tenant, resource_type, id, version, index).await
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let client = self.client.take().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        match client.batch_execute("COMMIT").await {
+            Ok(()) => {
+                let (analyzer, pool) = &self.analyzer;
+                analyzer.committed(pool, self.writes);
+                Ok(())
+            }
+            Err(error) => {
+                // The connection's state is unknown: keep it out of the pool.
+                drop(deadpool_postgres::Object::take(client));
+                Err(backend(error))
+            }
+        }
+    }
+}
+
+impl Drop for PostgresTransaction {
+    /// Rolls back on a spawned task before the connection returns to the pool; without a runtime
+    /// the connection is closed instead (the server rolls back).
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(error) = client.batch_execute("ROLLBACK").await {
+                        tracing::warn!(%error, "rollback of an abandoned transaction failed");
+                        drop(deadpool_postgres::Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(deadpool_postgres::Object::take(client)),
+        }
+    }
+}

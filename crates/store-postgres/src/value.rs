@@ -1,0 +1,45 @@
+//! Bound values: each placeholder carries an explicit cast (`$1::text`), so PostgreSQL types the
+//! parameter as the value's own type and the binary encoding always matches.
+
+use tokio_postgres::types::ToSql;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Int(i64),
+    Real(f64),
+    Text(String),
+    NullText,
+    NullReal,
+}
+
+impl From<Option<String>> for Value {
+    fn from(value: Option<String>) -> Value {
+        value.map_or(Value::NullText, Value::Text)
+    }
+}
+
+impl Value {
+    pub(crate) fn cast(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int8",
+            Value::Real(_) => "float8",
+            Value::Text(_) | Value::NullText => "text",
+            Value::NullReal => "float8",
+        }
+    }
+
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Value::Int(i) => i,
+            Value::Real(r) => r,
+            Value::Text(t) => t,
+            Value::NullText => &None::<&str>,
+            Value::NullReal => &None::<f64>,
+        }
+    }
+}
+
+/// The parameter slice `tokio_postgres` takes.
+pub(crate) fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(Value::as_sql).collect()
+}
