@@ -155,6 +155,20 @@ fn tokens(param: &str, type_name: &str, node: &Value, out: &mut Vec<TokenEntry>)
         "Identifier" => {
             let label = node.get("type").and_then(|t| text(t.get("text")));
             push(text(node.get("system")), text(node.get("value")), label);
+            // `:of-type` rows: the identifier's type coding as the system, its value as the code.
+            for coding in node.get("type").and_then(|t| t.get("coding")).and_then(Value::as_array).into_iter().flatten()
+            {
+                if let (Some(system), Some(code), Some(value)) =
+                    (text(coding.get("system")), text(coding.get("code")), text(node.get("value")))
+                {
+                    out.push(TokenEntry {
+                        param: format!("{param}:of-type"),
+                        system: Some(format!("{system}|{code}")),
+                        code: Some(value),
+                        text: None,
+                    });
+                }
+            }
         }
         "ContactPoint" => push(None, text(node.get("value")), None),
         "Reference" => {

@@ -32,6 +32,21 @@ pub(crate) fn parse_values(
         (SearchParamType::Token, None | Some("not")) => {
             Ok(Filter::Token { param: code, values: tokens(value), negate: modifier == Some("not") })
         }
+        (SearchParamType::Token, Some("of-type")) => {
+            let values = split_or(value)
+                .into_iter()
+                .map(|v| {
+                    let parts: Vec<&str> = v.splitn(3, '|').collect();
+                    match parts.as_slice() {
+                        [system, code, id] if !code.is_empty() && !id.is_empty() => {
+                            Ok(TokenMatch::SystemCode(format!("{system}|{code}"), (*id).to_owned()))
+                        }
+                        _ => Err(invalid(name, &v, "expected type-system|type-code|value")),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Filter::Token { param: format!("{code}:of-type"), values, negate: false })
+        }
         (SearchParamType::Token, Some("text")) => Ok(Filter::Token {
             param: code,
             values: split_or(value).into_iter().map(TokenMatch::Text).collect(),

@@ -154,3 +154,22 @@ async fn updates_replace_every_kind_of_index_row() {
     server.delete("Observation/bp").await;
     assert!(ids(&server.get("Observation?code:text=bp").await.json()).is_empty(), "a deletion leaves no index rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifier_of_type() {
+    let server = TestServer::start().await;
+    let mut body = patient("ot");
+    body["identifier"] = json!([{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+        "system": "urn:mrn", "value": "12345"}]);
+    let id = server.post("Patient", &body).await.json()["id"].as_str().unwrap().to_owned();
+    let query = "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|12345";
+    assert_eq!(ids(&server.get(query).await.json()), vec![id]);
+    assert!(
+        ids(&server
+            .get("Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|SS|12345")
+            .await
+            .json())
+        .is_empty()
+    );
+    assert_eq!(server.get("Patient?identifier:of-type=MR").await.status, 400);
+}
