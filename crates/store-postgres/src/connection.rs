@@ -18,9 +18,10 @@ pub(crate) fn pool(config: &PostgresConfig) -> Result<Pool, StoreError> {
         pg.options(format!("-c statement_timeout={}", timeout.as_millis()));
     }
     pg.connect_timeout(Duration::from_secs(10));
-    // Every connection taken from the pool is first rolled back: a transaction abandoned where its
-    // rollback could not run (a runtime shutting down) never leaks into the next user's work.
-    let recycling_method = RecyclingMethod::Custom("ROLLBACK".to_owned());
+    // No query per checkout: a connection only returns to the pool clean. A dropped transaction
+    // keeps its connection until its ROLLBACK has run (or discards it), and a failed COMMIT
+    // discards it (see transaction.rs).
+    let recycling_method = RecyclingMethod::Fast;
     let manager = Manager::from_config(pg, tokio_postgres::NoTls, ManagerConfig { recycling_method });
     Pool::builder(manager)
         .max_size(config.pool_size.max(1))
