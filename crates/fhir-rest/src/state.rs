@@ -77,6 +77,15 @@ impl AppState {
         }
     }
 
+    /// Search options from the configuration; `lenient` is `Prefer: handling=lenient`.
+    pub(crate) fn search_options(&self, lenient: bool) -> fhir_search::SearchOptions {
+        fhir_search::SearchOptions {
+            lenient,
+            default_count: self.config.default_page_size,
+            max_count: self.config.max_page_size,
+        }
+    }
+
     pub(crate) fn set_registry(&self, registry: SearchRegistry) {
         let registry = Arc::new(registry);
         match self.registry.write() {

@@ -15,9 +15,9 @@ use crate::cli::ImportArgs;
 use crate::runtime::{SystemClock, UuidIds, open_store};
 
 /// One document to load: its name (for messages) and its text.
-struct Document {
-    name: String,
-    text: String,
+pub(crate) struct Document {
+    pub(crate) name: String,
+    pub(crate) text: String,
 }
 
 pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
@@ -86,7 +86,8 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Document>, String> {
     Ok(documents)
 }
 
-fn collect_path(path: &Path, out: &mut Vec<Document>) -> Result<(), String> {
+/// Expands one path (a file, a directory, a `.tgz`) into its `.json`/`.ndjson` documents.
+pub(crate) fn collect_path(path: &Path, out: &mut Vec<Document>) -> Result<(), String> {
     let name = path.display().to_string();
     if path.is_dir() {
         let mut children: Vec<PathBuf> = std::fs::read_dir(path)

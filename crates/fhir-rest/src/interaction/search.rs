@@ -7,7 +7,7 @@ use axum::body::Body as RequestBody;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use fhir_search::{Filter, SearchOptions, SummaryMode, parse_search_types};
+use fhir_search::{Filter, SummaryMode, parse_search_types};
 use serde_json::{Map, Value};
 
 use crate::body::read_bytes;
@@ -136,11 +136,7 @@ async fn run(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = negotiate(headers, &params)?;
-    let options = SearchOptions {
-        lenient: prefer(headers).lenient,
-        default_count: state.config.default_page_size,
-        max_count: state.config.max_page_size,
-    };
+    let options = state.search_options(prefer(headers).lenient);
     let mut parsed = parse_search_types(&state.registry(), scope.types.clone(), &params, options)?;
     parsed.query.filters.extend(scope.filter);
     if parsed.summary == SummaryMode::Count {

@@ -2,7 +2,6 @@
 //! practitioner bundles first, and the per-copy rewrite of `urn:uuid:` ids.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 /// One transaction bundle: its name, its text and how many entries it has.
@@ -16,10 +15,10 @@ pub(crate) struct BundleFile {
 
 /// Reads every `.json` bundle under `path`, shared (hospital, practitioner) bundles first.
 pub(crate) fn collect(path: &Path) -> Result<Vec<BundleFile>, String> {
-    let mut raw = Vec::new();
-    collect_path(path, &mut raw)?;
+    let mut documents = Vec::new();
+    crate::import::collect_path(path, &mut documents)?;
     let mut bundles = Vec::new();
-    for (name, text) in raw {
+    for crate::import::Document { name, text } in documents.into_iter().filter(|d| d.name.ends_with(".json")) {
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?;
         if value.get("resourceType").and_then(serde_json::Value::as_str) != Some("Bundle") {
             continue;
@@ -30,35 +29,6 @@ pub(crate) fn collect(path: &Path) -> Result<Vec<BundleFile>, String> {
     }
     bundles.sort_by(|a, b| (!a.shared, &a.name).cmp(&(!b.shared, &b.name)));
     Ok(bundles)
-}
-
-fn collect_path(path: &Path, out: &mut Vec<(String, String)>) -> Result<(), String> {
-    let name = path.display().to_string();
-    if path.is_dir() {
-        let mut children: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| format!("{name}: {e}"))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .collect();
-        children.sort();
-        for child in children {
-            collect_path(&child, out)?;
-        }
-    } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
-        let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        for entry in archive.entries().map_err(|e| format!("{name}: {e}"))? {
-            let mut entry = entry.map_err(|e| format!("{name}: {e}"))?;
-            let inner = entry.path().map_err(|e| e.to_string())?.display().to_string();
-            if inner.ends_with(".json") {
-                let mut text = String::new();
-                entry.read_to_string(&mut text).map_err(|e| format!("{name}/{inner}: {e}"))?;
-                out.push((inner, text));
-            }
-        }
-    } else if name.ends_with(".json") {
-        out.push((name.clone(), std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?));
-    }
-    Ok(())
 }
 
 const PREFIX: &str = "urn:uuid:";

@@ -289,11 +289,7 @@ async fn read_entry(
         },
         (None, _) => {
             let params = crate::params::parse_query(query.as_deref());
-            let options = fhir_search::SearchOptions {
-                lenient: false,
-                default_count: state.config.default_page_size,
-                max_count: state.config.max_page_size,
-            };
+            let options = state.search_options(false);
             let parsed = fhir_search::parse_search(&state.registry(), resource_type, &params, options)?;
             let found = tx.search(&parsed.query).await?;
             let entries: Vec<(Value, Option<String>)> = found
