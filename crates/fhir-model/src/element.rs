@@ -26,6 +26,9 @@ pub struct ElementDef {
     pub summary: bool,
     #[serde(default)]
     pub modifier: bool,
+    /// Where the last path segment starts, computed once when the model is indexed.
+    #[serde(skip)]
+    pub(crate) name_start: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +59,7 @@ pub struct Constraint {
 impl ElementDef {
     /// The last path segment (`name`, `value[x]`).
     pub fn name(&self) -> &str {
-        self.path.rsplit('.').next().unwrap_or(&self.path)
+        self.path.get(self.name_start..).unwrap_or(&self.path)
     }
 
     /// `value[x]` elements take one of several types, named by a suffix in JSON.

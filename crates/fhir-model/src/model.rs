@@ -35,17 +35,46 @@ pub struct TypeDef {
     #[serde(skip)]
     by_path: HashMap<String, usize>,
     #[serde(skip)]
-    children: HashMap<String, Vec<usize>>,
+    children: HashMap<String, Children>,
+}
+
+/// The children of one element: in definition order, and by JSON name for the hot look-up
+/// (every FHIRPath step and every validated property resolves a name here).
+#[derive(Debug, Default)]
+struct Children {
+    ordered: Vec<usize>,
+    /// Plain (non-choice) children by name.
+    by_name: HashMap<String, usize>,
+    /// `value[x]` children, tried by prefix.
+    choices: Vec<usize>,
 }
 
 impl TypeDef {
     fn index(&mut self) {
-        for (i, element) in self.elements.iter().enumerate() {
+        for (i, element) in self.elements.iter_mut().enumerate() {
             self.by_path.insert(element.path.clone(), i);
-            if let Some((parent, _)) = element.path.rsplit_once('.') {
-                self.children.entry(parent.to_owned()).or_default().push(i);
+            if let Some((parent, name)) = element.path.rsplit_once('.') {
+                element.name_start = parent.len() + 1;
+                let children = self.children.entry(parent.to_owned()).or_default();
+                children.ordered.push(i);
+                if element.path.ends_with("[x]") {
+                    children.choices.push(i);
+                } else {
+                    children.by_name.insert(name.to_owned(), i);
+                }
             }
         }
+    }
+
+    /// The plain (non-choice) child `name` of the element at `path`.
+    fn child_named(&self, path: &str, name: &str) -> Option<&ElementDef> {
+        let children = self.children.get(path)?;
+        children.by_name.get(name).and_then(|&i| self.elements.get(i))
+    }
+
+    /// The choice (`value[x]`) children of the element at `path`.
+    fn choice_children(&self, path: &str) -> impl Iterator<Item = &ElementDef> {
+        self.children.get(path).into_iter().flat_map(|c| &c.choices).filter_map(|&i| self.elements.get(i))
     }
 
     pub fn element(&self, path: &str) -> Option<&ElementDef> {
@@ -54,7 +83,7 @@ impl TypeDef {
 
     /// The direct child elements of the element at `path`, in definition order.
     pub fn children(&self, path: &str) -> impl Iterator<Item = &ElementDef> {
-        self.children.get(path).into_iter().flatten().filter_map(|&i| self.elements.get(i))
+        self.children.get(path).into_iter().flat_map(|c| &c.ordered).filter_map(|&i| self.elements.get(i))
     }
 
     pub fn is_primitive(&self) -> bool {
@@ -188,13 +217,12 @@ impl Model {
     /// (`valueQuantity` for `value[x]`), following content references and into datatypes.
     pub fn property(&self, at: &Location, key: &str) -> Option<Property<'_>> {
         let owner = self.types.get(&at.type_name)?;
-        // One look-up of the parent's children, then a scan by name: no path string is built.
-        let direct = owner.children(&at.path).find(|e| !e.is_choice() && e.name() == key);
-        if let Some(element) = direct {
+        // Look-ups by name under the parent's path: no path string is built.
+        if let Some(element) = owner.child_named(&at.path, key) {
             let type_code = element.types.first().map_or("", |t| t.code.as_str());
             return Some(Property { element, type_code, location: self.child_location(owner, element, type_code) });
         }
-        for element in owner.children(&at.path).filter(|e| e.is_choice()) {
+        for element in owner.choice_children(&at.path) {
             let base = element.name().trim_end_matches("[x]");
             let Some(suffix) = key.strip_prefix(base) else { continue };
             let found = element.types.iter().find(|t| capitalized_eq(&t.code, suffix));

@@ -33,11 +33,11 @@ pub async fn load(state: &AppState, ctx: &RequestContext, value: Value) -> Resul
     let mut tx = state.store.begin(ctx).await?;
     match value.get("id").and_then(Value::as_str).map(str::to_owned) {
         Some(id) => {
-            update(state, ctx, tx.as_mut(), (&resource_type, &id), value, None).await?;
+            update(state, ctx, tx.as_mut(), (&resource_type, &id), value, None, None).await?;
         }
         None => {
             let id = state.ids.new_id();
-            create(state, ctx, tx.as_mut(), (&resource_type, &id), value).await?;
+            create(state, ctx, tx.as_mut(), (&resource_type, &id), value, None).await?;
         }
     }
     tx.commit().await?;

@@ -1,7 +1,7 @@
 //! The write path shared by single interactions and bundle entries: checks, validation, `meta`,
 //! index extraction, version choice, and the store write, all inside one `Transaction`.
 
-use fhir_search::{SearchOptions, extract, parse_search};
+use fhir_search::{IndexEntries, SearchOptions, extract, parse_search};
 use fhir_validate::IssueType;
 use serde_json::{Map, Value, json};
 use store::{Method, RequestContext, StoredResource, Transaction, WriteVersion};
@@ -52,6 +52,20 @@ pub(crate) fn validate(state: &AppState, resource_type: &str, resource: &Value) 
     Err(ApiError { code, issues })
 }
 
+/// A resource that passed validation, with its index rows: what the write needs besides the
+/// body. Computed before the transaction starts where nothing in it depends on the database, so
+/// the CPU-heavy part of a write never runs while the store's writer is held.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    index: IndexEntries,
+}
+
+/// Validates `resource` and extracts its search index rows.
+pub(crate) fn check(state: &AppState, resource_type: &str, resource: &Value) -> Result<Checked, ApiError> {
+    validate(state, resource_type, resource)?;
+    Ok(Checked { index: extract(&state.registry(), resource) })
+}
+
 /// Puts `id` and `meta.versionId`/`meta.lastUpdated` into the resource, keeping FHIR's element
 /// order (`resourceType`, `id`, `meta`, then the rest as sent), and serializes it.
 pub(crate) fn finish(resource: Value, id: &str, version: u64, ctx: &RequestContext) -> String {
@@ -76,17 +90,34 @@ pub(crate) fn finish(resource: Value, id: &str, version: u64, ctx: &RequestConte
     serde_json::to_string(&Value::Object(out)).unwrap_or_default()
 }
 
+/// The first version of a new resource, ready for `Transaction::write_all`.
+pub(crate) fn new_version(
+    ctx: &RequestContext,
+    (resource_type, id): (&str, &str),
+    resource: Value,
+    checked: Checked,
+) -> WriteVersion {
+    WriteVersion {
+        resource_type: resource_type.to_owned(),
+        id: id.to_owned(),
+        version: 1,
+        method: Method::Post,
+        body: Some(finish(resource, id, 1, ctx)),
+        index: checked.index,
+    }
+}
+
 /// Writes `resource` as version `version` of `resource_type/id`.
 pub(crate) async fn write(
-    state: &AppState,
     ctx: &RequestContext,
     tx: &mut dyn Transaction,
     target: (&str, &str, u64),
     method: Method,
     resource: Value,
+    checked: Checked,
 ) -> Result<StoredResource, ApiError> {
     let (resource_type, id, version) = target;
-    let index = extract(&state.registry(), &resource);
+    let Checked { index } = checked;
     let body = finish(resource, id, version, ctx);
     let write = WriteVersion {
         resource_type: resource_type.to_owned(),
@@ -100,15 +131,20 @@ pub(crate) async fn write(
 }
 
 /// `POST Type`: a new resource with the server-assigned `id` (any id in the body is ignored).
+/// `checked` is the result of `check` when the caller ran it before the transaction.
 pub(crate) async fn create(
     state: &AppState,
     ctx: &RequestContext,
     tx: &mut dyn Transaction,
     (resource_type, id): (&str, &str),
     resource: Value,
+    checked: Option<Checked>,
 ) -> Result<StoredResource, ApiError> {
-    validate(state, resource_type, &resource)?;
-    write(state, ctx, tx, (resource_type, id, 1), Method::Post, resource).await
+    let checked = match checked {
+        Some(checked) => checked,
+        None => check(state, resource_type, &resource)?,
+    };
+    write(ctx, tx, (resource_type, id, 1), Method::Post, resource, checked).await
 }
 
 /// The outcome of an update: the new version and whether it created the resource.
@@ -126,9 +162,13 @@ pub(crate) async fn update(
     (resource_type, id): (&str, &str),
     resource: Value,
     if_match: Option<u64>,
+    checked: Option<Checked>,
 ) -> Result<Updated, ApiError> {
     check_id(id)?;
-    validate(state, resource_type, &resource)?;
+    let checked = match checked {
+        Some(checked) => checked,
+        None => check(state, resource_type, &resource)?,
+    };
     match resource.get("id").and_then(Value::as_str) {
         Some(body_id) if body_id == id => {}
         Some(body_id) => {
@@ -146,7 +186,7 @@ pub(crate) async fn update(
     check_if_match(if_match, current.as_ref())?;
     let created = current.as_ref().is_none_or(StoredResource::is_deleted);
     let version = current.map_or(1, |c| c.version + 1);
-    let stored = write(state, ctx, tx, (resource_type, id, version), Method::Put, resource).await?;
+    let stored = write(ctx, tx, (resource_type, id, version), Method::Put, resource, checked).await?;
     Ok(Updated { stored, created })
 }
 
@@ -234,8 +274,8 @@ pub(crate) async fn patch(
     if patched.get("id").and_then(Value::as_str) != Some(id) {
         return Err(ApiError::at(Code::ValidationFailed, "a patch may not change the resource id", "id"));
     }
-    validate(state, resource_type, &patched)?;
-    write(state, ctx, tx, (resource_type, id, current.version + 1), Method::Patch, patched).await
+    let checked = check(state, resource_type, &patched)?;
+    write(ctx, tx, (resource_type, id, current.version + 1), Method::Patch, patched, checked).await
 }
 
 fn apply_fhirpath_patch(current: &str, parameters: &Value) -> Result<Value, ApiError> {

@@ -1,6 +1,8 @@
 //! The tree-walking evaluator: environments (`$this`, `$index`, `$total`), variables,
 //! navigation, operators with three-valued logic, type tests and function dispatch.
 
+use std::cell::RefCell;
+
 use crate::ast::{BinOp, Expr, ExprKind, Literal, TypeOp, TypeSpec};
 use crate::context::EvalContext;
 use crate::error::{Error, fail};
@@ -24,6 +26,10 @@ pub(crate) struct Evaluator<'a, 'c> {
     pub resource: Collection<'a>,
     pub root_resource: Collection<'a>,
     pub context: Collection<'a>,
+    /// Results of `%var.descendants()` within this evaluation, by expression node. They do
+    /// not depend on the focus, and `dom-3` asks for `%resource.descendants()` eight times per
+    /// contained resource.
+    pub memo: RefCell<Vec<(*const Expr, Collection<'a>)>>,
 }
 
 /// Singleton evaluation of a collection as a boolean: empty is unknown, one non-boolean item
@@ -80,6 +86,21 @@ impl<'a> Evaluator<'a, '_> {
                     Some(e) if !known => Err(e),
                     _ => Ok(out),
                 }
+            }
+            ExprKind::Call { target: Some(target), func, args }
+                if func.name == "descendants" && rooted_at_var(target) =>
+            {
+                let key: *const Expr = expr;
+                if let Some((_, found)) = self.memo.borrow().iter().find(|(k, _)| std::ptr::eq(*k, key)) {
+                    return Ok(found.clone());
+                }
+                let input = self.eval(target, env)?;
+                let result = match func.imp {
+                    Imp::Eager(f) => f(self, input, Vec::new())?,
+                    Imp::Lazy(f) => f(self, env, input, args)?,
+                };
+                self.memo.borrow_mut().push((key, result.clone()));
+                Ok(result)
             }
             ExprKind::Call { target, func, args } => {
                 let input = self.target(target.as_deref(), env)?;
@@ -202,5 +223,16 @@ fn type_test<'a>(input: Collection<'a>, op: TypeOp, ty: &TypeSpec) -> Result<Col
         TypeOp::As | TypeOp::AsFn | TypeOp::OfType => {
             Ok(input.into_iter().filter(|item| types::matches(item, ty, true)).collect())
         }
+    }
+}
+
+/// Whether `expr` is a path from an environment variable (`%resource.contained`): its value
+/// is the same wherever in the expression it is evaluated.
+fn rooted_at_var(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Var(_) => true,
+        ExprKind::Member(Some(target), _) => rooted_at_var(target),
+        ExprKind::Call { target: Some(target), args, .. } if args.is_empty() => rooted_at_var(target),
+        _ => false,
     }
 }

@@ -12,6 +12,8 @@
 //! `log`/`power`); errors carry the position in the expression text; runtime type errors are
 //! errors, not silent empties.
 
+use std::cell::RefCell;
+
 mod ast;
 mod context;
 mod datetime;
@@ -82,7 +84,7 @@ impl Expression {
             || input.iter().filter(|i| i.json().is_some_and(|j| j.get("resourceType").is_some())).cloned().collect();
         let resource: Collection<'a> = ctx.resource.map_or_else(own_resource, |r| vec![Evaluator::resource_item(r)]);
         let root_resource = ctx.root_resource.map_or_else(|| resource.clone(), |r| vec![Evaluator::resource_item(r)]);
-        let evaluator = Evaluator { ctx, resource, root_resource, context: input.clone() };
+        let evaluator = Evaluator { ctx, resource, root_resource, context: input.clone(), memo: RefCell::default() };
         let env = Env { focus: input, index: None, total: None };
         evaluator.eval(&self.ast, &env)
     }

@@ -1,6 +1,9 @@
 //! Navigation through FHIR JSON, typed by the R4 definitions: members (with choice types and
 //! primitive extensions), children and descendants.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use fhir_model::{Location, Model};
 use serde_json::{Map, Value};
 
@@ -21,8 +24,39 @@ fn model() -> &'static Model {
     fhir_model::r4()
 }
 
+type Resolved = Option<(ChildType, &'static str)>;
+
+thread_local! {
+    /// `child_type` answers by `type \u{1} path \u{1} key`. The answer is a pure function of
+    /// the static model, and the same few thousand keys are asked on every resource, so each
+    /// thread keeps its own table and never locks.
+    static CHILD_TYPES: RefCell<(String, HashMap<Box<str>, Resolved>)> = RefCell::default();
+}
+
 /// Resolves a JSON key of an object defined at (`def_type`, `def_path`).
-fn child_type(def_type: &str, def_path: &str, key: &str) -> Option<(ChildType, &'static str)> {
+fn child_type(def_type: &str, def_path: &str, key: &str) -> Resolved {
+    CHILD_TYPES.with(|cell| {
+        let Ok(mut cache) = cell.try_borrow_mut() else {
+            return resolve_child_type(def_type, def_path, key);
+        };
+        let (buffer, table) = &mut *cache;
+        buffer.clear();
+        for (i, part) in [def_type, def_path, key].into_iter().enumerate() {
+            if i > 0 {
+                buffer.push('\u{1}');
+            }
+            buffer.push_str(part);
+        }
+        if let Some(resolved) = table.get(buffer.as_str()) {
+            return *resolved;
+        }
+        let resolved = resolve_child_type(def_type, def_path, key);
+        table.insert(buffer.as_str().into(), resolved);
+        resolved
+    })
+}
+
+fn resolve_child_type(def_type: &str, def_path: &str, key: &str) -> Resolved {
     let model = model();
     let at = Location { type_name: def_type.to_owned(), path: def_path.to_owned() };
     let prop = model.property(&at, key)?;
@@ -57,7 +91,7 @@ fn make_node<'a>(json: Option<&'a Value>, ext: Option<&'a Value>, ty: ChildType)
 /// Pushes the value(s) of `key` (and its `_key` companion) as nodes.
 fn push_key<'a>(obj: &'a Map<String, Value>, key: &str, ty: ChildType, out: &mut Vec<Item<'a>>) {
     let value = obj.get(key);
-    let ext = obj.get(&format!("_{key}"));
+    let ext = underscored(obj, key);
     match (value, ext) {
         (Some(Value::Array(values)), ext) => {
             let exts = ext.and_then(Value::as_array);
@@ -74,7 +108,20 @@ fn push_key<'a>(obj: &'a Map<String, Value>, key: &str, ty: ChildType, out: &mut
 }
 
 fn has_key(obj: &Map<String, Value>, key: &str) -> bool {
-    obj.contains_key(key) || obj.contains_key(&format!("_{key}"))
+    obj.contains_key(key) || underscored(obj, key).is_some()
+}
+
+/// `obj["_" + key]`, the primitive's id/extension companion, built on the stack: this runs for
+/// every navigated property.
+fn underscored<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    let mut buffer = [0u8; 64];
+    let Some(target) = buffer.get_mut(1..=key.len()) else {
+        return obj.get(&format!("_{key}"));
+    };
+    target.copy_from_slice(key.as_bytes());
+    buffer[0] = b'_';
+    let name = buffer.get(..=key.len()).and_then(|b| std::str::from_utf8(b).ok())?;
+    obj.get(name)
 }
 
 /// Keys of `obj` that are `name` followed by a type suffix (`valueQuantity` for `value`),

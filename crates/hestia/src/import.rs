@@ -32,13 +32,24 @@ pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
     let started = Instant::now();
     let mut resources = 0usize;
     let mut failures = Vec::new();
-    for document in documents {
-        match load_document(&state, &document).await {
-            Ok(n) => resources += n,
-            Err(message) => failures.push(format!("{}: {message}", document.name)),
+    // Bundles others may refer to load first, alone; the rest load a few at a time, so one
+    // bundle is validated and indexed while another is being written.
+    let (first, rest): (Vec<Document>, Vec<Document>) = documents.into_iter().partition(loads_first);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (wave, concurrency) in [(first, 1), (rest, CONCURRENT_DOCUMENTS)] {
+        for document in wave {
+            while tasks.len() >= concurrency {
+                finish_one(&mut tasks, &progress, &mut resources, &mut failures).await;
+            }
+            let state = state.clone();
+            tasks.spawn(async move {
+                let loaded = load_document(&state, &document).await;
+                (document.name, loaded)
+            });
         }
-        progress.inc(1);
-        progress.set_message(format!("{resources} resources"));
+        while !tasks.is_empty() {
+            finish_one(&mut tasks, &progress, &mut resources, &mut failures).await;
+        }
     }
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -53,6 +64,32 @@ pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
         let _ = writeln!(out, "  failed: {failure}");
     }
     if failures.is_empty() { Ok(()) } else { Err(format!("{} files failed to import", failures.len())) }
+}
+
+/// How many documents load at once after the shared ones.
+const CONCURRENT_DOCUMENTS: usize = 3;
+
+type Loaded = (String, Result<usize, String>);
+
+async fn finish_one(
+    tasks: &mut tokio::task::JoinSet<Loaded>,
+    progress: &ProgressBar,
+    resources: &mut usize,
+    failures: &mut Vec<String>,
+) {
+    match tasks.join_next().await {
+        Some(Ok((_, Ok(n)))) => *resources += n,
+        Some(Ok((name, Err(message)))) => failures.push(format!("{name}: {message}")),
+        Some(Err(error)) => failures.push(format!("an import task failed: {error}")),
+        None => return,
+    }
+    progress.inc(1);
+    progress.set_message(format!("{resources} resources"));
+}
+
+/// Organization and practitioner bundles: patient bundles may refer to them conditionally.
+fn loads_first(document: &Document) -> bool {
+    document.name.contains("hospitalInformation") || document.name.contains("practitionerInformation")
 }
 
 async fn load_document(state: &AppState, document: &Document) -> Result<usize, String> {
@@ -80,9 +117,7 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Document>, String> {
     for path in paths {
         collect_path(path, &mut documents)?;
     }
-    documents.sort_by_key(|d| {
-        (!(d.name.contains("hospitalInformation") || d.name.contains("practitionerInformation")), d.name.clone())
-    });
+    documents.sort_by_key(|d| (!loads_first(d), d.name.clone()));
     Ok(documents)
 }
 

@@ -8,6 +8,7 @@
 //! version number read inside a transaction cannot be taken by another writer before commit;
 //! `synchronous=FULL` by default, so an acknowledged write survives a crash.
 
+mod checkpoint;
 mod connection;
 mod history;
 mod query;
@@ -46,6 +47,7 @@ pub struct SqliteConfig {
 pub struct SqliteStore {
     writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
     readers: Arc<ReaderPool>,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -56,11 +58,18 @@ impl SqliteStore {
         let writer = blocking(move || {
             let mut conn = open_connection(&path, durability)?;
             schema::migrate(&mut conn)?;
+            conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES)
+                .map_err(connection::backend)?;
             Ok(conn)
         })
         .await?;
+        let checkpointer = checkpoint::Checkpointer::start(config.path.clone(), durability);
         let readers = ReaderPool::new(config.path, config.readers.max(1));
-        Ok(SqliteStore { writer: Arc::new(tokio::sync::Mutex::new(writer)), readers: Arc::new(readers) })
+        Ok(SqliteStore {
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            readers: Arc::new(readers),
+            _checkpointer: checkpointer,
+        })
     }
 
     pub fn path(&self) -> &Path {

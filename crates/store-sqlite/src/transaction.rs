@@ -66,6 +66,14 @@ impl Transaction for SqliteTransaction {
         self.with_conn(move |conn| write::write_version(conn, &tenant, now, version)).await
     }
 
+    async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
+        let (tenant, now) = (self.tenant.clone(), self.now);
+        self.with_conn(move |conn| {
+            versions.into_iter().map(|version| write::write_version(conn, &tenant, now, version)).collect()
+        })
+        .await
+    }
+
     async fn replace_index(
         &mut self,
         resource_type: &str,

@@ -61,6 +61,16 @@ pub trait Transaction: Send {
     /// Writes a new version and makes it current, replacing its index rows.
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError>;
 
+    /// Writes several versions in order, exactly as `write` one by one would, stopping at the
+    /// first error. Backends override it to save a round trip per resource.
+    async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
+        let mut stored = Vec::with_capacity(versions.len());
+        for version in versions {
+            stored.push(self.write(version).await?);
+        }
+        Ok(stored)
+    }
+
     /// Replaces the index rows of the current version, if it is still `version` (a reindex must
     /// not overwrite what a newer write indexed). Returns whether it did.
     async fn replace_index(

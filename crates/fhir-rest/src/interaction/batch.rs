@@ -5,6 +5,7 @@
 //! any failure rolls everything back. Batch entries run one transaction each and fail alone.
 
 mod entry;
+mod prepare;
 mod references;
 
 use axum::body::Body as RequestBody;
@@ -12,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
-use store::RequestContext;
+use store::{RequestContext, Transaction, WriteVersion};
 
 use crate::body::{parse_resource, read_bytes};
 use crate::bundle::response_bundle;
@@ -96,30 +97,59 @@ async fn transaction(
     for entry in &entries {
         entry.validate_request().map_err(|e| entry.locate(e))?;
     }
+    let mut planner = references::Planner::default();
+    let deferred = planner.plan_offline(state, &mut entries);
+    prepare::check_entries(state, &planner, &deferred, &mut entries).await?;
     let mut tx = state.store.begin(ctx).await?;
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries.get(i).map_or(4, |e| e.method.transaction_rank()));
-    let mut planner = references::Planner::default();
     for &i in &order {
         if let Some(entry) = entries.get_mut(i) {
             planner.plan(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
         }
     }
-    for entry in &mut entries {
+    for entry in entries.iter_mut().filter(|e| e.checked.is_none()) {
         planner.rewrite(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
     }
     let mut slots: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
     let mut taken: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
+    // Runs of checked creates go to the store together: one round trip for the run.
+    let mut run: Vec<(usize, WriteVersion)> = Vec::new();
     for &i in &order {
-        let Some(entry) = taken.get_mut(i).and_then(Option::take) else { continue };
+        let Some(mut entry) = taken.get_mut(i).and_then(Option::take) else { continue };
+        if let Some(version) = entry.checked_create(ctx) {
+            run.push((i, version));
+            continue;
+        }
+        write_run(tx.as_mut(), &mut run, &mut slots).await?;
         let index = entry.index;
         let result = entry::execute(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry::locate_index(index, e))?;
         if let Some(slot) = slots.get_mut(i) {
             *slot = Some(result);
         }
     }
+    write_run(tx.as_mut(), &mut run, &mut slots).await?;
     tx.commit().await?;
     Ok(slots.into_iter().flatten().collect())
+}
+
+async fn write_run(
+    tx: &mut dyn Transaction,
+    run: &mut Vec<(usize, WriteVersion)>,
+    slots: &mut [Option<EntryResult>],
+) -> Result<(), ApiError> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let (positions, versions): (Vec<usize>, Vec<WriteVersion>) = std::mem::take(run).into_iter().unzip();
+    let first = positions.first().copied().unwrap_or(0);
+    let stored = tx.write_all(versions).await.map_err(|e| entry::locate_index(first, e.into()))?;
+    for (position, stored) in positions.into_iter().zip(stored) {
+        if let Some(slot) = slots.get_mut(position) {
+            *slot = Some(EntryResult::created(stored));
+        }
+    }
+    Ok(())
 }
 
 fn render(state: &AppState, kind: &str, results: Vec<Result<EntryResult, ApiError>>, prefer: Prefer) -> String {

@@ -14,7 +14,7 @@ use crate::interaction::{base_url, write_reply};
 use crate::negotiate::{BodyKind, body_kind, negotiate};
 use crate::params::parse_query;
 use crate::state::AppState;
-use crate::write::{check_type, conditional_matches, create};
+use crate::write::{check, check_type, conditional_matches, create};
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
@@ -31,8 +31,12 @@ pub(crate) async fn handle(
     let resource = parse_resource(&read_bytes(body, state.config.max_body_bytes).await?)?;
     let ctx = request_context(&state, &headers);
     let prefer = prefer(&headers);
+    let condition = if_none_exist(&headers);
+    // Without a condition the resource will be written: validate and index it before taking the
+    // store's writer. With one, a match answers without validating (as before the condition).
+    let checked = if condition.is_none() { Some(check(&state, &resource_type, &resource)?) } else { None };
     let mut tx = state.store.begin(&ctx).await?;
-    if let Some(condition) = if_none_exist(&headers) {
+    if let Some(condition) = condition {
         let matches =
             conditional_matches(&state, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
         match matches.as_slice() {
@@ -45,7 +49,7 @@ pub(crate) async fn handle(
         }
     }
     let id = state.ids.new_id();
-    let stored = create(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource).await?;
+    let stored = create(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource, checked).await?;
     tx.commit().await?;
     Ok(write_reply(StatusCode::CREATED, &stored, prefer, &base_url(&state, &headers)).render(format))
 }

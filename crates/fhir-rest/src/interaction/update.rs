@@ -15,7 +15,7 @@ use crate::interaction::{base_url, write_reply};
 use crate::negotiate::{BodyKind, body_kind, negotiate};
 use crate::params::parse_query;
 use crate::state::AppState;
-use crate::write::{Updated, check_type, conditional_matches, update};
+use crate::write::{Updated, check, check_id, check_type, conditional_matches, update};
 
 async fn read_resource(state: &AppState, headers: &HeaderMap, body: RequestBody) -> Result<Value, ApiError> {
     if body_kind(headers)? != BodyKind::FhirJson {
@@ -41,8 +41,10 @@ pub(crate) async fn handle(
     let resource = read_resource(&state, &headers, body).await?;
     let expected = if_match(&headers)?;
     let ctx = request_context(&state, &headers);
+    check_id(&id)?;
+    let checked = check(&state, &resource_type, &resource)?;
     let mut tx = state.store.begin(&ctx).await?;
-    let updated = update(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource, expected).await?;
+    let updated = update(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource, expected, Some(checked)).await?;
     tx.commit().await?;
     Ok(reply(&state, &headers, &updated).render(format))
 }
@@ -82,7 +84,7 @@ pub(crate) async fn conditional(
         fields.insert("id".into(), Value::String(id.clone()));
     }
     let expected = if_match(&headers)?;
-    let updated = update(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource, expected).await?;
+    let updated = update(&state, &ctx, tx.as_mut(), (&resource_type, &id), resource, expected, None).await?;
     tx.commit().await?;
     Ok(reply(&state, &headers, &updated).render(format))
 }

@@ -11,7 +11,14 @@ pub(crate) struct Corpus {
     pub(crate) observations: Vec<String>,
     /// `system|value` of a Patient identifier, percent-encoded for a query.
     pub(crate) identifier: Option<String>,
+    /// The first three letters of a Patient's family name, for a string prefix search.
+    pub(crate) family_prefix: Option<String>,
+    /// The link to page 100 of `Observation?_count=50`, relative to the base when it can be.
+    pub(crate) deep_page: Option<String>,
 }
+
+/// Which page the deep-paging search asks for.
+pub(crate) const DEEP_PAGE: usize = 100;
 
 pub(crate) async fn discover(client: &reqwest::Client, target: &Target) -> Result<Corpus, String> {
     let base = target.base();
@@ -27,7 +34,33 @@ pub(crate) async fn discover(client: &reqwest::Client, target: &Target) -> Resul
             Some(format!("{}%7C{}", encode(system), encode(value)))
         })
     });
-    Ok(Corpus { patients: ids(&patients, "Patient"), observations: ids(&observations, "Observation"), identifier })
+    let family_prefix = resources(&patients, "Patient").find_map(|patient| {
+        let family = patient.get("name")?.as_array()?.first()?.get("family")?.as_str()?;
+        let prefix: String = family.chars().take(3).collect();
+        (prefix.chars().count() == 3).then(|| encode(&prefix))
+    });
+    let deep_page = deep_page(client, target).await;
+    Ok(Corpus {
+        patients: ids(&patients, "Patient"),
+        observations: ids(&observations, "Observation"),
+        identifier,
+        family_prefix,
+        deep_page,
+    })
+}
+
+/// Follows `next` links from `Observation?_count=50` to page `DEEP_PAGE`; `None` when there
+/// are fewer pages.
+async fn deep_page(client: &reqwest::Client, target: &Target) -> Option<String> {
+    let base = target.base();
+    let mut url = format!("{base}/Observation?_count=50");
+    for _ in 1..DEEP_PAGE {
+        let bundle = get_bundle(client, target, &url).await.ok()?;
+        url = bundle.get("link")?.as_array()?.iter().find_map(|link| {
+            (link.get("relation")?.as_str()? == "next").then(|| link.get("url")?.as_str().map(str::to_owned))?
+        })?;
+    }
+    Some(url.strip_prefix(&format!("{base}/")).map_or(url.clone(), str::to_owned))
 }
 
 async fn get_bundle(client: &reqwest::Client, target: &Target, url: &str) -> Result<Value, String> {

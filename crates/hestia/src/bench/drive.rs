@@ -31,13 +31,68 @@ impl Mode {
 /// Placeholder in a search for a random discovered Patient id.
 const PATIENT: &str = "{patient}";
 
+/// The fixed searches: a label for the report and the path relative to the base, in which
+/// `{patient}` is replaced per request. Each exercises one kind of search the way clinical
+/// systems use it; the selective ones are what the latency targets are about.
+fn searches(corpus: &Corpus) -> Vec<(String, String)> {
+    let heart_rate = "http://loinc.org%7C8867-4";
+    let mut searches = vec![
+        ("token".to_owned(), format!("Observation?code={heart_rate}")),
+        ("reference".to_owned(), format!("Observation?subject=Patient/{PATIENT}")),
+        ("date range".to_owned(), "Observation?date=ge2015-03-01&date=lt2015-03-08&_count=50".to_owned()),
+        ("lastUpdated".to_owned(), "Patient?_lastUpdated=gt2000-01-01&_count=50".to_owned()),
+        ("first page".to_owned(), "Observation?_count=50".to_owned()),
+        ("_has".to_owned(), format!("Patient?_has:Observation:subject:code={heart_rate}&_count=50")),
+        (
+            "_include".to_owned(),
+            format!("Observation?subject=Patient/{PATIENT}&_include=Observation:encounter&_count=50"),
+        ),
+        ("_sort=-date".to_owned(), format!("Observation?code={heart_rate}&_sort=-date&_count=50")),
+    ];
+    if let Some(identifier) = &corpus.identifier {
+        searches.push(("identifier".to_owned(), format!("Patient?identifier={identifier}")));
+        searches.push(("chain".to_owned(), format!("Observation?subject:Patient.identifier={identifier}&_count=50")));
+    }
+    if let Some(prefix) = &corpus.family_prefix {
+        searches.push(("string prefix".to_owned(), format!("Patient?name={prefix}")));
+    }
+    if let Some(page) = &corpus.deep_page {
+        searches.push((format!("page {}", super::discover::DEEP_PAGE), page.clone()));
+    }
+    if corpus.patients.is_empty() {
+        searches.retain(|(_, path)| !path.contains(PATIENT));
+    }
+    // Labels say what was asked; discovered values differ per server, so they stay symbolic.
+    let readable = |path: &str| {
+        let path = path.replace("%7C", "|");
+        match (&corpus.identifier, &corpus.family_prefix) {
+            (Some(identifier), _) if path.contains(&identifier.replace("%7C", "|")) => {
+                path.replace(&identifier.replace("%7C", "|"), "{identifier}")
+            }
+            (_, Some(prefix)) if path.ends_with(&format!("name={prefix}")) => path.replace(prefix.as_str(), "{abc}"),
+            _ => path,
+        }
+    };
+    searches
+        .into_iter()
+        .map(|(kind, path)| {
+            let label = if kind.starts_with("page ") {
+                format!("{kind} of Observation?_count=50")
+            } else {
+                format!("{kind}: {}", readable(&path))
+            };
+            (label, path)
+        })
+        .collect()
+}
+
 struct Context {
     client: reqwest::Client,
     target: Target,
     base: String,
     corpus: Corpus,
-    /// Search paths relative to the base; `{patient}` is filled in per request.
-    searches: Vec<String>,
+    /// Labelled search paths relative to the base; `{patient}` is filled in per request.
+    searches: Vec<(String, String)>,
     mode: Mode,
     deadline: Instant,
 }
@@ -56,18 +111,7 @@ pub(crate) async fn run(mode: Mode, args: DriveArgs) -> Result<(), String> {
     if corpus.patients.is_empty() && !matches!(mode, Mode::Mixed) {
         return Err(format!("no Patients found at {}; run `hestia bench load` first", args.target.base()));
     }
-    let mut searches = vec![
-        "Observation?code=http://loinc.org%7C8867-4".to_owned(),
-        format!("Observation?subject=Patient/{PATIENT}"),
-        "Patient?_lastUpdated=gt2000-01-01&_count=50".to_owned(),
-        "Observation?_count=50".to_owned(),
-    ];
-    if let Some(identifier) = &corpus.identifier {
-        searches.insert(1, format!("Patient?identifier={identifier}"));
-    }
-    if corpus.patients.is_empty() {
-        searches.retain(|s| !s.contains(PATIENT));
-    }
+    let searches = searches(&corpus);
     let concurrency = args.target.concurrency.max(1);
     let started = Instant::now();
     let context = Arc::new(Context {
@@ -158,18 +202,21 @@ async fn read(context: &Context, rng: &mut Rng, recorder: &mut Recorder, prefix:
 
 /// One of the fixed searches; recorded under `kind`, or under the search itself when `None`.
 async fn search(context: &Context, rng: &mut Rng, recorder: &mut Recorder, kind: Option<&str>) {
-    let Some(template) = rng.pick(&context.searches) else { return };
+    let Some((name, template)) = rng.pick(&context.searches) else { return };
     let path = match rng.pick(&context.corpus.patients) {
         Some(patient) => template.replace(PATIENT, patient),
         None => template.clone(),
     };
     let label = match kind {
         Some(kind) => kind.to_owned(),
-        // The discovered identifier differs per server; the label stays comparable.
-        None if template.starts_with("Patient?identifier=") => "search Patient?identifier={identifier}".to_owned(),
-        None => format!("search {template}"),
+        None => format!("search {name}"),
     };
-    let request = context.client.get(format!("{}/{path}", context.base));
+    let url = if path.starts_with("http://") || path.starts_with("https://") {
+        path
+    } else {
+        format!("{}/{path}", context.base)
+    };
+    let request = context.client.get(url);
     timed(context, recorder, &label, request).await;
 }
 

@@ -2,13 +2,15 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use store::{RequestContext, StoredResource, Transaction};
+use store::{RequestContext, StoredResource, Transaction, WriteVersion};
 
 use crate::error::{ApiError, Code};
 use crate::headers::{Prefer, ReturnPreference, etag, parse_etag};
 use crate::interaction::batch::status_line;
 use crate::state::AppState;
-use crate::write::{PatchDocument, check_id, check_type, conditional_matches, create, delete, patch, update};
+use crate::write::{
+    Checked, PatchDocument, check_id, check_type, conditional_matches, create, delete, new_version, patch, update,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryMethod {
@@ -57,6 +59,8 @@ pub(crate) struct Entry {
     pub(crate) if_none_exist: Option<String>,
     pub(crate) if_match: Option<u64>,
     pub(crate) plan: Plan,
+    /// Validation and index rows computed before the transaction (see `prepare`).
+    pub(crate) checked: Option<Result<Checked, ApiError>>,
 }
 
 pub(crate) fn locate_index(index: usize, mut error: ApiError) -> ApiError {
@@ -72,6 +76,20 @@ pub(crate) fn locate_index(index: usize, mut error: ApiError) -> ApiError {
 impl Entry {
     pub(crate) fn locate(&self, error: ApiError) -> ApiError {
         locate_index(self.index, error)
+    }
+
+    /// The version to write for a POST whose id was planned and whose resource was checked
+    /// before the transaction (see `prepare`); `None` (and the entry unchanged) otherwise.
+    pub(crate) fn checked_create(&mut self, ctx: &RequestContext) -> Option<WriteVersion> {
+        let (EntryMethod::Post, Plan::Create(id), Some(Ok(_)), Some(_)) =
+            (self.method, &self.plan, &self.checked, &self.resource)
+        else {
+            return None;
+        };
+        let id = id.clone();
+        let checked = self.checked.take()?.ok()?;
+        let resource = self.resource.take()?;
+        Some(new_version(ctx, (&self.resource_type, &id), resource, checked))
     }
 
     /// Checks what can be checked before anything runs.
@@ -164,6 +182,7 @@ fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Entry, ApiError
         if_none_exist: request.get("ifNoneExist").and_then(Value::as_str).map(|q| q.trim_start_matches('?').to_owned()),
         if_match,
         plan: Plan::None,
+        checked: None,
     })
 }
 
@@ -177,6 +196,10 @@ pub(crate) struct EntryResult {
 }
 
 impl EntryResult {
+    pub(crate) fn created(stored: StoredResource) -> EntryResult {
+        EntryResult { status: StatusCode::CREATED, stored: Some(stored), other: None }
+    }
+
     pub(crate) fn into_entry(self, prefer: Prefer) -> (Value, Option<String>) {
         let mut response = json!({"status": status_line(self.status)});
         if let (Some(stored), Value::Object(fields)) = (&self.stored, &mut response) {
@@ -202,13 +225,14 @@ pub(crate) async fn execute(
     entry: Entry,
 ) -> Result<EntryResult, ApiError> {
     let resource_type = entry.resource_type.as_str();
+    let checked = entry.checked.transpose()?;
     match (entry.method, entry.plan) {
         (EntryMethod::Post, Plan::Existing(stored)) => {
             Ok(EntryResult { status: StatusCode::OK, stored: Some(stored), other: None })
         }
         (EntryMethod::Post, Plan::Create(id)) => {
             let resource = entry.resource.unwrap_or(Value::Null);
-            let stored = create(state, ctx, tx, (resource_type, &id), resource).await?;
+            let stored = create(state, ctx, tx, (resource_type, &id), resource, checked).await?;
             Ok(EntryResult { status: StatusCode::CREATED, stored: Some(stored), other: None })
         }
         (EntryMethod::Put, Plan::Update(id)) => {
@@ -218,7 +242,7 @@ pub(crate) async fn execute(
             {
                 fields.insert("id".into(), json!(id));
             }
-            let updated = update(state, ctx, tx, (resource_type, &id), resource, entry.if_match).await?;
+            let updated = update(state, ctx, tx, (resource_type, &id), resource, entry.if_match, checked).await?;
             let status = if updated.created { StatusCode::CREATED } else { StatusCode::OK };
             Ok(EntryResult { status, stored: Some(updated.stored), other: None })
         }

@@ -1,7 +1,7 @@
 //! Planning ids for a bundle's writes and rewriting references between its entries:
 //! `urn:uuid:` full URLs and conditional references (`Patient?identifier=x|1`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use store::Transaction;
@@ -20,6 +20,48 @@ pub(crate) struct Planner {
 }
 
 impl Planner {
+    /// Plans, before the transaction, the entries whose id needs no query: a POST without
+    /// `ifNoneExist` gets a new id, a PUT to `Type/id` keeps its id. `plan` leaves them as they
+    /// are. Returns the fullUrls of the write entries left for `plan`, which only the
+    /// transaction can resolve.
+    pub(crate) fn plan_offline(&mut self, state: &AppState, entries: &mut [Entry]) -> HashSet<String> {
+        let mut deferred = HashSet::new();
+        for entry in entries.iter_mut() {
+            let id = match (entry.method, &entry.if_none_exist, &entry.id) {
+                (EntryMethod::Post, None, _) => state.ids.new_id(),
+                (EntryMethod::Put, _, Some(id)) => id.clone(),
+                (EntryMethod::Post | EntryMethod::Put, _, _) => {
+                    deferred.extend(entry.full_url.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(full_url) = &entry.full_url {
+                self.targets.insert(full_url.clone(), format!("{}/{id}", entry.resource_type));
+            }
+            entry.plan = if entry.method == EntryMethod::Post { Plan::Create(id) } else { Plan::Update(id) };
+        }
+        // A fullUrl used by a deferred entry too is decided in the transaction.
+        for url in &deferred {
+            self.targets.remove(url);
+        }
+        deferred
+    }
+
+    /// Rewrites the entry's references now if every one of them is already known: none is
+    /// conditional and none names a deferred entry. Returns whether it did.
+    pub(crate) fn rewrite_offline(&self, entry: &mut Entry, deferred: &HashSet<String>) -> bool {
+        let Some(resource) = &mut entry.resource else { return false };
+        let mut known = true;
+        visit_references(resource, &mut |reference| {
+            known &= !is_conditional(reference) && !deferred.contains(reference);
+        });
+        if known {
+            replace(resource, &self.targets, &self.resolved);
+        }
+        known
+    }
+
     /// Decides the id of a POST or PUT entry (resolving `ifNoneExist` and conditional PUTs in
     /// the transaction) and records its fullUrl.
     pub(crate) async fn plan(
@@ -28,6 +70,9 @@ impl Planner {
         tx: &mut dyn Transaction,
         entry: &mut Entry,
     ) -> Result<(), ApiError> {
+        if !matches!(entry.plan, Plan::None) {
+            return Ok(());
+        }
         let resource_type = entry.resource_type.clone();
         let plan = match entry.method {
             EntryMethod::Post => match &entry.if_none_exist {
@@ -122,16 +167,25 @@ fn is_conditional(reference: &str) -> bool {
 }
 
 fn collect_conditional(value: &Value, out: &mut Vec<String>) {
+    visit_references(value, &mut |reference| {
+        if is_conditional(reference) {
+            out.push(reference.to_owned());
+        }
+    });
+}
+
+/// Calls `visit` with every `reference` string in the resource.
+fn visit_references(value: &Value, visit: &mut impl FnMut(&str)) {
     match value {
         Value::Object(fields) => {
             for (key, child) in fields {
                 match (key.as_str(), child) {
-                    ("reference", Value::String(reference)) if is_conditional(reference) => out.push(reference.clone()),
-                    _ => collect_conditional(child, out),
+                    ("reference", Value::String(reference)) => visit(reference),
+                    _ => visit_references(child, visit),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| collect_conditional(item, out)),
+        Value::Array(items) => items.iter().for_each(|item| visit_references(item, visit)),
         _ => {}
     }
 }
