@@ -338,11 +338,15 @@ impl Sql {
         let param = self.text(param);
         let target_kind = self.text(target_type);
         let inner = self.clause(&target, &[target_type.to_owned()], inner);
+        // The targets drive (CROSS JOIN fixes the loop order in SQLite): the inner filter is
+        // what is selective (`subject:Patient.identifier=…`), and each target then finds its
+        // referrers through `search_reference_target`. Driven from the references instead, a
+        // chain reads every `subject` reference of the type: 60 s at a million resources.
         format!(
-            "{alias}.rid IN (SELECT s.rid FROM search_reference s JOIN resource {target} ON {target}.tenant = s.tenant \
-             AND {target}.type = s.target_type AND {target}.id = s.target_id \
-             WHERE s.tenant = {tenant} AND s.type {types} AND s.param = {param} AND s.target_type = {target_kind} \
-             AND {target}.deleted = 0 AND {inner})"
+            "{alias}.rid IN (SELECT s.rid FROM resource {target} CROSS JOIN search_reference s \
+             ON s.tenant = {target}.tenant AND s.target_type = {target}.type AND s.target_id = {target}.id \
+             WHERE {target}.tenant = {tenant} AND {target}.type = {target_kind} AND {target}.deleted = 0 AND {inner} \
+             AND s.type {types} AND s.param = {param})"
         )
     }
 

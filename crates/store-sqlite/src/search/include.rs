@@ -86,11 +86,14 @@ fn fetch(
             values.push(Value::Text(target.clone()));
             extra.push_str(&format!(" AND s.target_type = ?{}", values.len()));
         }
+        // `+` keeps the planner off `search_reference_value` (tenant, type, param…), which would
+        // read every reference of the type; the page's rids select a handful through
+        // `search_reference_rid`.
         format!(
             "SELECT DISTINCT r.rid, {VERSION_COLUMNS} FROM search_reference s \
              JOIN resource r ON r.tenant = s.tenant AND r.type = s.target_type AND r.id = s.target_id \
              JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-             WHERE s.rid IN ({}) AND s.tenant = ?1 AND s.type = ?2 AND r.deleted = 0{extra} LIMIT {limit}",
+             WHERE s.rid IN ({}) AND +s.tenant = ?1 AND +s.type = ?2 AND r.deleted = 0{extra} LIMIT {limit}",
             rids.join(", ")
         )
     };
