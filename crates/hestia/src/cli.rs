@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -38,6 +40,31 @@ pub(crate) struct StoreArgs {
     /// `full` fsyncs every commit (default); `normal` survives a crash of Hestia but not of the machine.
     #[arg(long, env = "HESTIA_DURABILITY", default_value = "full")]
     pub(crate) durability: String,
+    /// PostgreSQL: connections per pool (the primary's, and the read replica's if any).
+    #[arg(long, env = "HESTIA_DATABASE_POOL_SIZE", default_value_t = store_postgres::DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    pub(crate) database_pool_size: usize,
+    /// PostgreSQL: longest a statement may run (`30`, `30s`, `500ms`, `2m`; `0` for no limit).
+    #[arg(long, env = "HESTIA_DATABASE_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) database_statement_timeout: Duration,
+    /// PostgreSQL: a streaming replica of --database for searches and type/system history
+    /// (reads by id and everything in a transaction stay on the primary).
+    #[arg(long, env = "HESTIA_DATABASE_READ_REPLICA")]
+    pub(crate) database_read_replica: Option<String>,
+}
+
+/// A duration: a number of seconds, or a number with `ms`, `s` or `m`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at_checked(split).ok_or_else(|| format!("not a duration: '{text}'"))?;
+    let number: u64 = number.parse().map_err(|_| format!("not a duration: '{text}' (try 30s or 500ms)"))?;
+    match unit.trim() {
+        "" | "s" => Ok(Duration::from_secs(number)),
+        "ms" => Ok(Duration::from_millis(number)),
+        "m" | "min" => Ok(Duration::from_secs(number.saturating_mul(60))),
+        other => Err(format!("unknown unit '{other}' in '{text}' (use ms, s or m)")),
+    }
 }
 
 #[derive(Args)]
@@ -70,4 +97,23 @@ pub(crate) struct FhirpathArgs {
     pub(crate) expression: String,
     /// A FHIR JSON resource; stdin when absent (empty stdin evaluates with no input).
     pub(crate) file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse_with_and_without_units() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("").is_err());
+    }
 }

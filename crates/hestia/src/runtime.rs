@@ -41,13 +41,13 @@ impl IdGenerator for UuidIds {
 
 pub(crate) async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
     if let Some(url) = args.database.as_deref().filter(|u| !u.is_empty()) {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(format!("--database must be a postgres:// URL, not '{url}'"));
-        }
-        let store = store_postgres::PostgresStore::open(store_postgres::PostgresConfig::new(url))
+        let store = store_postgres::PostgresStore::open(postgres_config(args, url)?)
             .await
             .map_err(|e| format!("cannot open the database: {e}"))?;
         return Ok(Arc::new(store));
+    }
+    if args.database_read_replica.as_deref().is_some_and(|u| !u.is_empty()) {
+        return Err("--database-read-replica needs --database (PostgreSQL)".to_owned());
     }
     let durability = match args.durability.as_str() {
         "full" => Durability::Full,
@@ -59,4 +59,23 @@ pub(crate) async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Strin
     let config = SqliteConfig { path: args.data.join("hestia.db"), durability, readers: 8 };
     let store = SqliteStore::open(config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     Ok(Arc::new(store))
+}
+
+/// The PostgreSQL settings from the command line. URLs are checked by scheme only, and an error
+/// names the option, never the URL (it may carry a password).
+pub(crate) fn postgres_config(args: &StoreArgs, url: &str) -> Result<store_postgres::PostgresConfig, String> {
+    let is_postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+    if !is_postgres(url) {
+        return Err("--database must be a postgres:// or postgresql:// URL".to_owned());
+    }
+    let mut config = store_postgres::PostgresConfig::new(url);
+    config.pool_size = args.database_pool_size;
+    config.statement_timeout = Some(args.database_statement_timeout);
+    if let Some(replica) = args.database_read_replica.as_deref().filter(|u| !u.is_empty()) {
+        if !is_postgres(replica) {
+            return Err("--database-read-replica must be a postgres:// or postgresql:// URL".to_owned());
+        }
+        config.read_replica = Some(replica.to_owned());
+    }
+    Ok(config)
 }

@@ -1,9 +1,11 @@
-//! The connection pool and the mapping of PostgreSQL errors onto `StoreError`.
+//! The connection pools (primary and optional read replica), the per-connection prepared-statement
+//! cache, and the mapping of PostgreSQL errors onto `StoreError`.
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use store::StoreError;
+use tokio_postgres::Statement;
 use tokio_postgres::error::SqlState;
 
 use crate::PostgresConfig;
@@ -11,11 +13,42 @@ use crate::PostgresConfig;
 /// How long a request waits for a free connection before the store reports itself unavailable.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(crate) fn pool(config: &PostgresConfig) -> Result<Pool, StoreError> {
-    let mut pg: tokio_postgres::Config =
-        config.url.parse().map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+/// Which server a pool talks to: the read replica gets read-only sessions, so even a bug cannot
+/// write there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Primary,
+    Replica,
+}
+
+pub(crate) fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    // The parser's message never repeats the URL, so a password cannot reach the log.
+    url.parse().map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))
+}
+
+/// `host:port/database` of a URL, for messages: never the user or the password.
+pub(crate) fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or("?"))
+}
+
+pub(crate) fn pool(config: &PostgresConfig, url: &str, role: Role) -> Result<Pool, StoreError> {
+    let mut pg = parse_url(url)?;
+    let mut options: Vec<String> = pg.get_options().map(str::to_owned).into_iter().collect();
     if let Some(timeout) = config.statement_timeout {
-        pg.options(format!("-c statement_timeout={}", timeout.as_millis()));
+        options.push(format!("-c statement_timeout={}", timeout.as_millis()));
+    }
+    if role == Role::Replica {
+        options.push("-c default_transaction_read_only=on".to_owned());
+    }
+    if !options.is_empty() {
+        pg.options(options.join(" "));
     }
     pg.connect_timeout(Duration::from_secs(10));
     // No query per checkout: a connection only returns to the pool clean. A dropped transaction
@@ -37,6 +70,16 @@ pub(crate) async fn get(pool: &Pool) -> Result<Object, StoreError> {
         tracing::warn!(%error, "no database connection");
         StoreError::Unavailable(error.to_string())
     })
+}
+
+/// The statement prepared once per connection and reused: a query then costs one round trip
+/// (Bind/Execute) instead of two (Parse/Describe first), and the server skips parsing (and, once
+/// it settles on a generic plan, planning). Only for SQL whose text is fixed: the cache has no
+/// bound. Generated SQL (searches, history, index inserts) runs through `query_typed` instead:
+/// one round trip too, no cache to grow, and planned for its actual values every time, which
+/// matters for skewed search values where a generic plan could be far off.
+pub(crate) async fn prepared(client: &ClientWrapper, sql: &str) -> Result<Statement, StoreError> {
+    client.prepare_cached(sql).await.map_err(backend)
 }
 
 /// Serialization failures and deadlocks are transient (the client may retry); a lost connection

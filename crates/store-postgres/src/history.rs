@@ -1,14 +1,18 @@
 //! History: versions newest first, paged by the global write sequence so pages stay stable while
 //! new versions arrive.
 
+use deadpool_postgres::ClientWrapper;
 use store::{HistoryEntry, HistoryPage, HistoryQuery, HistoryScope, StoreError};
-use tokio_postgres::Client;
 
 use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, current_any, stored_from_row};
-use crate::value::{Value, params};
+use crate::value::{Value, typed};
 
-pub(crate) async fn page(client: &Client, tenant: &str, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+pub(crate) async fn page(
+    client: &ClientWrapper,
+    tenant: &str,
+    query: &HistoryQuery,
+) -> Result<HistoryPage, StoreError> {
     let mut clauses = vec!["v.tenant = $1::text".to_owned()];
     let mut values = vec![Value::Text(tenant.to_owned())];
     match &query.scope {
@@ -32,7 +36,7 @@ pub(crate) async fn page(client: &Client, tenant: &str, query: &HistoryQuery) ->
     }
     let total_sql = format!("SELECT COUNT(*) FROM resource_version v WHERE {}", clauses.join(" AND "));
     let total: i64 =
-        client.query_one(&total_sql, &params(&values)).await.map_err(backend)?.try_get(0).map_err(backend)?;
+        client.query_typed_one(&total_sql, &typed(&values)).await.map_err(backend)?.try_get(0).map_err(backend)?;
     if let Some(cursor) = query.cursor {
         bind(&mut clauses, &mut values, "v.seq < ?", Value::Int(cursor));
     }
@@ -41,7 +45,7 @@ pub(crate) async fn page(client: &Client, tenant: &str, query: &HistoryQuery) ->
         "SELECT v.seq, {VERSION_COLUMNS} FROM resource_version v WHERE {} ORDER BY v.seq DESC LIMIT {limit}",
         clauses.join(" AND ")
     );
-    let rows = client.query(&sql, &params(&values)).await.map_err(backend)?;
+    let rows = client.query_typed(&sql, &typed(&values)).await.map_err(backend)?;
     let mut entries = Vec::new();
     let mut next_cursor = None;
     for row in &rows {

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use deadpool_postgres::ClientWrapper;
 use store::{Method, StoreError, StoredResource, Timestamp};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 
-use crate::connection::backend;
+use crate::connection::{backend, prepared};
 
 /// Maps `(type, id, version, last_updated, method, body)` columns starting at `offset`.
 pub(crate) fn stored_from_row(row: &Row, offset: usize) -> Result<StoredResource, StoreError> {
@@ -26,7 +27,7 @@ pub(crate) const VERSION_COLUMNS: &str = "v.type, v.id, v.version, v.last_update
 
 /// The current version, or `None` if the resource never existed (a deletion is returned).
 pub(crate) async fn current_any(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     resource_type: &str,
     id: &str,
@@ -35,12 +36,13 @@ pub(crate) async fn current_any(
         "SELECT {VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
          WHERE r.tenant = $1 AND r.type = $2 AND r.id = $3"
     );
-    let row = client.query_opt(&sql, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+    let statement = prepared(client, &sql).await?;
+    let row = client.query_opt(&statement, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
     row.map(|row| stored_from_row(&row, 0)).transpose()
 }
 
 pub(crate) async fn current(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     resource_type: &str,
     id: &str,
@@ -57,7 +59,7 @@ pub(crate) async fn current(
 }
 
 pub(crate) async fn version(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     resource_type: &str,
     id: &str,
@@ -68,7 +70,8 @@ pub(crate) async fn version(
          WHERE r.tenant = $1 AND r.type = $2 AND r.id = $3 AND v.version = $4"
     );
     let wanted = i64::try_from(version).unwrap_or(i64::MAX);
-    let found = client.query_opt(&sql, &[&tenant, &resource_type, &id, &wanted]).await.map_err(backend)?;
+    let statement = prepared(client, &sql).await?;
+    let found = client.query_opt(&statement, &[&tenant, &resource_type, &id, &wanted]).await.map_err(backend)?;
     match found {
         Some(row) => stored_from_row(&row, 0),
         None if current_any(client, tenant, resource_type, id).await?.is_none() => {

@@ -108,6 +108,44 @@ CREATE INDEX search_composite_rid ON search_composite (rid);
     r#"CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);"#,
 ];
 
+/// The schema version this build writes: the number of migrations.
+pub(crate) fn current_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// The schema version of the connected database: `None` without any Hestia schema.
+pub(crate) async fn version_of(client: &Object) -> Result<Option<i64>, StoreError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migration') IS NOT NULL", &[])
+        .await
+        .map_err(backend)?
+        .try_get(0)
+        .map_err(backend)?;
+    if !exists {
+        return Ok(None);
+    }
+    let row = client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migration", &[]).await.map_err(backend)?;
+    Ok(Some(row.try_get(0).map_err(backend)?))
+}
+
+/// A read replica is never migrated (it is read-only; its schema arrives by replication from the
+/// primary), so it must already carry at least this build's schema. `server` names it in the
+/// error (host, port and database only).
+pub(crate) async fn check_replica(client: &Object, server: &str) -> Result<(), StoreError> {
+    match version_of(client).await? {
+        None => Err(StoreError::Backend(format!(
+            "the read replica {server} has no Hestia schema (no schema_migration table): point it at a replica of \
+             the primary, which creates the schema on start"
+        ))),
+        Some(version) if version < current_version() => Err(StoreError::Backend(format!(
+            "the read replica {server} has schema version {version}, this Hestia needs {}: let replication catch up \
+             with the primary",
+            current_version()
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
 pub(crate) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
     client.batch_execute("BEGIN").await.map_err(backend)?;
     let result = apply(client).await;

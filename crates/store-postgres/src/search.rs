@@ -3,16 +3,16 @@
 
 mod include;
 
+use deadpool_postgres::ClientWrapper;
 use fhir_search::{SearchQuery, TotalMode};
 use store::{SearchPage, StoreError};
-use tokio_postgres::Client;
 
 use crate::connection::backend;
 use crate::query::{KeyKind, Sql};
 use crate::read::{VERSION_COLUMNS, stored_from_row};
-use crate::value::{Value, params};
+use crate::value::{Value, typed};
 
-pub(crate) async fn page(client: &Client, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(tenant, &query.types);
     for filter in &query.filters {
         sql.filter(&query.types, filter);
@@ -56,7 +56,7 @@ pub(crate) async fn page(client: &Client, tenant: &str, query: &SearchQuery) -> 
         sql.where_sql(),
         order.join(", ")
     );
-    let rows = client.query(&statement, &params(&sql.values)).await.map_err(backend)?;
+    let rows = client.query_typed(&statement, &typed(&sql.values)).await.map_err(backend)?;
     let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     for row in &rows {
         if resources.len() == query.count {
@@ -82,9 +82,9 @@ pub(crate) async fn page(client: &Client, tenant: &str, query: &SearchQuery) -> 
     Ok(SearchPage { resources, next_cursor, total, included, include_truncated })
 }
 
-async fn count(client: &Client, sql: &Sql) -> Result<u64, StoreError> {
+async fn count(client: &ClientWrapper, sql: &Sql) -> Result<u64, StoreError> {
     let statement = format!("SELECT COUNT(*) FROM resource r WHERE {}", sql.where_sql());
-    let row = client.query_one(&statement, &params(&sql.values)).await.map_err(backend)?;
+    let row = client.query_typed_one(&statement, &typed(&sql.values)).await.map_err(backend)?;
     let n: i64 = row.try_get(0).map_err(backend)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -13,13 +13,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::{ClientWrapper, Object, Pool};
 use fhir_search::SearchQuery;
 use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, WriteVersion};
-use tokio_postgres::Client;
 
 use crate::analyze::Analyzer;
-use crate::connection::backend;
+use crate::connection::{backend, prepared};
 use crate::{read, search, write};
 
 pub(crate) struct PostgresTransaction {
@@ -48,7 +47,7 @@ impl PostgresTransaction {
         })
     }
 
-    fn client(&self) -> Result<&Client, StoreError> {
+    fn client(&self) -> Result<&ClientWrapper, StoreError> {
         match &self.client {
             Some(object) => Ok(object),
             None => Err(StoreError::Backend("transaction is closed".to_owned())),
@@ -57,7 +56,9 @@ impl PostgresTransaction {
 
     async fn lock(&self, parts: &[&str]) -> Result<(), StoreError> {
         let key = lock_key(parts);
-        self.client()?.execute("SELECT pg_advisory_xact_lock($1)", &[&key]).await.map_err(backend)?;
+        let client = self.client()?;
+        let lock = prepared(client, "SELECT pg_advisory_xact_lock($1)").await?;
+        client.execute(&lock, &[&key]).await.map_err(backend)?;
         Ok(())
     }
 }
@@ -80,10 +81,11 @@ impl Transaction for PostgresTransaction {
         const LOCK_ROW: &str = "SELECT rid FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
         let tenant = self.tenant.as_str();
         let client = self.client()?;
-        let locked = client.query_opt(LOCK_ROW, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+        let lock_row = prepared(client, LOCK_ROW).await?;
+        let locked = client.query_opt(&lock_row, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
         if locked.is_none() {
             self.lock(&["resource", tenant, resource_type, id]).await?;
-            client.query_opt(LOCK_ROW, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+            client.query_opt(&lock_row, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
         }
         // A new statement: it sees the version committed by whoever held the lock before us.
         read::current_any(client, tenant, resource_type, id).await

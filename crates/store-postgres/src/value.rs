@@ -1,7 +1,7 @@
 //! Bound values: each placeholder carries an explicit cast (`$1::text`), so PostgreSQL types the
 //! parameter as the value's own type and the binary encoding always matches.
 
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
@@ -28,6 +28,14 @@ impl Value {
         }
     }
 
+    fn pg_type(&self) -> Type {
+        match self {
+            Value::Int(_) => Type::INT8,
+            Value::Real(_) | Value::NullReal => Type::FLOAT8,
+            Value::Text(_) | Value::NullText => Type::TEXT,
+        }
+    }
+
     fn as_sql(&self) -> &(dyn ToSql + Sync) {
         match self {
             Value::Int(i) => i,
@@ -39,7 +47,8 @@ impl Value {
     }
 }
 
-/// The parameter slice `tokio_postgres` takes.
-pub(crate) fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    values.iter().map(Value::as_sql).collect()
+/// Parameters with their types, for `query_typed`: generated SQL runs unprepared in one round
+/// trip (see `connection::prepared` for why it is not cached).
+pub(crate) fn typed(values: &[Value]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    values.iter().map(|v| (v.as_sql(), v.pg_type())).collect()
 }

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
+use deadpool_postgres::ClientWrapper;
 use store::{StoreError, StoredResource, Timestamp, WriteVersion};
-use tokio_postgres::Client;
 
-use crate::connection::{backend, is_unique_violation};
-use crate::value::{Value, params};
+use crate::connection::{backend, is_unique_violation, prepared};
+use crate::value::{Value, typed};
 
 /// At most this many rows go into one multi-row `INSERT` (PostgreSQL allows 65535 parameters).
 const ROWS_PER_INSERT: usize = 1000;
 
 pub(crate) async fn write_version(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     now: Timestamp,
     write: WriteVersion,
@@ -25,13 +25,10 @@ pub(crate) async fn write_version(
     };
     let map = |error: tokio_postgres::Error| if is_unique_violation(&error) { conflict() } else { backend(error) };
     let version = i64::try_from(write.version).map_err(|_| conflict())?;
-    let existing = client
-        .query_opt(
-            "SELECT rid, version FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE",
-            &[&tenant, &write.resource_type, &write.id],
-        )
-        .await
-        .map_err(backend)?;
+    let lock =
+        prepared(client, "SELECT rid, version FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE")
+            .await?;
+    let existing = client.query_opt(&lock, &[&tenant, &write.resource_type, &write.id]).await.map_err(backend)?;
     let deleted = i64::from(write.body.is_none());
     let rid: i64 = match existing {
         Some(row) => {
@@ -39,20 +36,21 @@ pub(crate) async fn write_version(
             if current >= version {
                 return Err(conflict());
             }
-            client
-                .execute(
-                    "UPDATE resource SET version = $2, last_updated = $3, deleted = $4 WHERE rid = $1",
-                    &[&rid, &version, &now.micros(), &deleted],
-                )
-                .await
-                .map_err(backend)?;
+            let update =
+                prepared(client, "UPDATE resource SET version = $2, last_updated = $3, deleted = $4 WHERE rid = $1")
+                    .await?;
+            client.execute(&update, &[&rid, &version, &now.micros(), &deleted]).await.map_err(backend)?;
             clear_index(client, rid).await?;
             rid
         }
         None => client
             .query_one(
-                "INSERT INTO resource (tenant, type, id, version, last_updated, deleted) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING rid",
+                &prepared(
+                    client,
+                    "INSERT INTO resource (tenant, type, id, version, last_updated, deleted) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING rid",
+                )
+                .await?,
                 &[&tenant, &write.resource_type, &write.id, &version, &now.micros(), &deleted],
             )
             .await
@@ -60,10 +58,15 @@ pub(crate) async fn write_version(
             .try_get(0)
             .map_err(backend)?,
     };
+    let insert_version = prepared(
+        client,
+        "INSERT INTO resource_version (rid, tenant, type, id, version, last_updated, method, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .await?;
     client
         .execute(
-            "INSERT INTO resource_version (rid, tenant, type, id, version, last_updated, method, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &insert_version,
             &[
                 &rid,
                 &tenant,
@@ -90,20 +93,19 @@ pub(crate) async fn write_version(
 
 /// Rewrites the index rows of `resource_type/id` if its current version is `version`.
 pub(crate) async fn reindex(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     resource_type: &str,
     id: &str,
     version: u64,
     index: fhir_search::IndexEntries,
 ) -> Result<bool, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT rid, version, deleted FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE",
-            &[&tenant, &resource_type, &id],
-        )
-        .await
-        .map_err(backend)?;
+    let lock = prepared(
+        client,
+        "SELECT rid, version, deleted FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE",
+    )
+    .await?;
+    let row = client.query_opt(&lock, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
     let Some(row) = row else { return Ok(false) };
     let (rid, current, deleted): (i64, i64, i64) =
         (row.try_get(0).map_err(backend)?, row.try_get(1).map_err(backend)?, row.try_get(2).map_err(backend)?);
@@ -124,21 +126,20 @@ pub(crate) async fn reindex(
 }
 
 /// Deletes every index row of `rid` in one statement.
-async fn clear_index(client: &Client, rid: i64) -> Result<(), StoreError> {
-    client
-        .execute(
-            "WITH t AS (DELETE FROM search_token WHERE rid = $1), s AS (DELETE FROM search_string WHERE rid = $1), \
+async fn clear_index(client: &ClientWrapper, rid: i64) -> Result<(), StoreError> {
+    let clear = prepared(
+        client,
+        "WITH t AS (DELETE FROM search_token WHERE rid = $1), s AS (DELETE FROM search_string WHERE rid = $1), \
              d AS (DELETE FROM search_date WHERE rid = $1), n AS (DELETE FROM search_number WHERE rid = $1), \
              q AS (DELETE FROM search_quantity WHERE rid = $1), r AS (DELETE FROM search_reference WHERE rid = $1), \
              u AS (DELETE FROM search_uri WHERE rid = $1) DELETE FROM search_composite WHERE rid = $1",
-            &[&rid],
-        )
-        .await
-        .map_err(backend)?;
+    )
+    .await?;
+    client.execute(&clear, &[&rid]).await.map_err(backend)?;
     Ok(())
 }
 
-async fn insert_index(client: &Client, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
+async fn insert_index(client: &ClientWrapper, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
     let index = &write.index;
     let head = || vec![Value::Int(rid), Value::Text(tenant.to_owned()), Value::Text(write.resource_type.clone())];
     let row = |tail: Vec<Value>| {
@@ -256,7 +257,12 @@ fn composite(entry: &fhir_search::CompositeEntry) -> Vec<Value> {
 }
 
 /// Multi-row inserts of `(rid, tenant, type, columns…)`.
-async fn insert(client: &Client, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+async fn insert(
+    client: &ClientWrapper,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut values = Vec::new();
         let mut tuples = Vec::with_capacity(chunk.len());
@@ -270,7 +276,7 @@ async fn insert(client: &Client, table: &str, columns: &[&str], rows: Vec<Vec<Va
         }
         let sql =
             format!("INSERT INTO {table} (rid, tenant, type, {}) VALUES {}", columns.join(", "), tuples.join(", "));
-        client.execute(&sql, &params(&values)).await.map_err(backend)?;
+        client.execute_typed(&sql, &typed(&values)).await.map_err(backend)?;
     }
     Ok(())
 }

@@ -22,9 +22,14 @@ struct Node {
 
 impl Node {
     fn start(url: &str, data: &std::path::Path) -> Node {
+        Node::start_with(url, &[], data)
+    }
+
+    fn start_with(url: &str, extra: &[&str], data: &std::path::Path) -> Node {
         let mut child = Command::new(HESTIA)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url, "--data"])
             .arg(data)
+            .args(extra)
             .env("HESTIA_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -59,21 +64,72 @@ fn fhir(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuild
     request.header("content-type", "application/fhir+json").body(body.to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_over_one_database_agree() {
-    let database = match TestDatabase::try_create(&test_database_url()).await {
-        Ok(database) => database,
+/// A fresh database, or `None` (after a loud notice) when PostgreSQL is absent outside CI.
+async fn database_or_skip(test: &str) -> Option<TestDatabase> {
+    match TestDatabase::try_create(&test_database_url()).await {
+        Ok(database) => Some(database),
         Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("CI=true and no PostgreSQL at {}: {error}", test_database_url())
         }
         Err(error) => {
-            println!(
-                "\n!!!!! SKIP two_nodes_over_one_database_agree: no PostgreSQL at {} ({error})\n",
-                test_database_url()
-            );
-            return;
+            println!("\n!!!!! SKIP {test}: no PostgreSQL at {} ({error})\n", test_database_url());
+            None
         }
+    }
+}
+
+/// `--database-read-replica`: searches answer from the replica, reads by id from the primary.
+/// The "replica" here is a second database with different content, so the answers show which
+/// server each request went to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_go_to_the_read_replica_and_reads_by_id_to_the_primary() {
+    let Some(primary) = database_or_skip("read replica (primary)").await else { return };
+    let Some(replica) = database_or_skip("read replica (replica)").await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let on_replica = {
+        let node = Node::start(&replica.url, &data.path().join("replica"));
+        let (status, body) = send(fhir(client.post(format!("{}/Patient", node.base)), &patient("OnReplica"))).await;
+        assert_eq!(status, 201);
+        body["id"].as_str().unwrap().to_owned()
     };
+    let args = ["--database-read-replica", replica.url.as_str(), "--database-statement-timeout", "5s"];
+    let node = Node::start_with(&primary.url, &args, &data.path().join("primary"));
+    let (status, body) = send(fhir(client.post(format!("{}/Patient", node.base)), &patient("OnPrimary"))).await;
+    assert_eq!(status, 201);
+    let on_primary = body["id"].as_str().unwrap().to_owned();
+
+    let count = |bundle: &Value| bundle["entry"].as_array().map_or(0, Vec::len);
+    let (_, found) = send(client.get(format!("{}/Patient?identifier=urn:test:mrn%7COnReplica", node.base))).await;
+    assert_eq!(count(&found), 1, "the search ran on the replica: {found}");
+    let (_, found) = send(client.get(format!("{}/Patient?identifier=urn:test:mrn%7COnPrimary", node.base))).await;
+    assert_eq!(count(&found), 0, "the primary's resource is not on this replica: {found}");
+    let (status, _) = send(client.get(format!("{}/Patient/{on_primary}", node.base))).await;
+    assert_eq!(status, 200, "a read by id sees the primary at once");
+    let (status, _) = send(client.get(format!("{}/Patient/{on_replica}", node.base))).await;
+    assert_eq!(status, 404, "reads by id never go to the replica");
+}
+
+/// A replica without Hestia's schema is refused at start with a clear message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_without_the_schema_is_refused() {
+    let Some(primary) = database_or_skip("replica schema (primary)").await else { return };
+    let Some(empty) = database_or_skip("replica schema (empty)").await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(HESTIA)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &primary.url, "--database-read-replica", &empty.url])
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no Hestia schema"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_over_one_database_agree() {
+    let Some(database) = database_or_skip("two_nodes_over_one_database_agree").await else { return };
     let data = tempfile::tempdir().unwrap();
     let a = Node::start(&database.url, &data.path().join("a"));
     let b = Node::start(&database.url, &data.path().join("b"));

@@ -3,19 +3,19 @@
 
 use std::collections::HashSet;
 
+use deadpool_postgres::ClientWrapper;
 use fhir_search::{Include, SearchQuery};
 use store::{StoreError, StoredResource};
-use tokio_postgres::Client;
 
 use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
-use crate::value::{Value, params};
+use crate::value::{Value, typed};
 
 /// How many rounds `:iterate` follows.
 const MAX_ITERATIONS: usize = 3;
 
 pub(crate) async fn run(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     query: &SearchQuery,
     page: &[i64],
@@ -50,7 +50,7 @@ pub(crate) async fn run(
 }
 
 async fn fetch(
-    client: &Client,
+    client: &ClientWrapper,
     tenant: &str,
     include: &Include,
     from: &[i64],
@@ -87,6 +87,6 @@ async fn fetch(
             rids.join(", ")
         )
     };
-    let rows = client.query(&sql, &params(&values)).await.map_err(backend)?;
+    let rows = client.query_typed(&sql, &typed(&values)).await.map_err(backend)?;
     rows.iter().map(|row| Ok((row.try_get::<_, i64>(0).map_err(backend)?, stored_from_row(row, 1)?))).collect()
 }
