@@ -26,6 +26,30 @@ pub(crate) enum Command {
     /// Benchmark any FHIR server by its base URL: load Synthea bundles, or time reads, searches
     /// and a CRUD mix.
     Bench(crate::bench::BenchArgs),
+    /// Write a consistent copy of the embedded database to FILE, while the server may run.
+    Backup(BackupArgs),
+    /// Replace the embedded database with a backup made by `hestia backup`.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct BackupArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Where to write the backup (must not exist).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct RestoreArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// A file written by `hestia backup`.
+    pub(crate) file: PathBuf,
+    /// Replace a database that already holds resources.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// Where the data lives; shared by every command that opens the store.

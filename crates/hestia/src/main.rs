@@ -4,6 +4,7 @@
 //! Owns: CLI, configuration, the real clock and id generator, process start-up and shutdown.
 //! Must not know: business rules (they live in the library crates).
 
+mod backup;
 mod bench;
 mod cli;
 mod fhirpath_cmd;
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Import(args) => import::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
+            cli::Command::Backup(args) => backup::backup(args).await,
+            cli::Command::Restore(args) => backup::restore(args).await,
             cli::Command::Fhirpath(_) => Ok(()), // handled above, before the runtime starts
         }
     });

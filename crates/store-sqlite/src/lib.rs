@@ -8,6 +8,7 @@
 //! version number read inside a transaction cannot be taken by another writer before commit;
 //! `synchronous=FULL` by default, so an acknowledged write survives a crash.
 
+mod backup;
 mod checkpoint;
 mod connection;
 mod history;
@@ -25,6 +26,7 @@ use async_trait::async_trait;
 use fhir_search::SearchQuery;
 use store::{HistoryPage, HistoryQuery, RequestContext, SearchPage, Store, StoreError, StoredResource, Transaction};
 
+pub use crate::backup::{BackupSummary, backup, restore};
 use crate::connection::{ReaderPool, blocking, open_connection};
 use crate::transaction::SqliteTransaction;
 

@@ -107,6 +107,11 @@ CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);
 ",
 ];
 
+/// The schema version this build writes: the number of migrations.
+pub(crate) fn current_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
     tx.execute_batch(

@@ -9,6 +9,7 @@
     reason = "tests assert by panicking and report figures"
 )]
 
+mod backup;
 mod bench;
 mod bundle;
 mod conditional;

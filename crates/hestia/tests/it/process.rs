@@ -11,7 +11,7 @@ use crate::patient;
 const HESTIA: &str = env!("CARGO_BIN_EXE_hestia");
 
 /// Starts `hestia serve` on a free port and returns the process and its FHIR base URL.
-fn serve(data: &std::path::Path) -> (Child, String) {
+pub(crate) fn serve(data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(HESTIA)
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
