@@ -51,7 +51,11 @@ fn child_type(def_type: &str, def_path: &str, key: &str) -> Resolved {
             return *resolved;
         }
         let resolved = resolve_child_type(def_type, def_path, key);
-        table.insert(buffer.as_str().into(), resolved);
+        // Only names the model knows are kept: they are finitely many, whereas unknown keys come
+        // from the input and would let a client grow the table without bound.
+        if resolved.is_some() {
+            table.insert(buffer.as_str().into(), resolved);
+        }
         resolved
     })
 }
