@@ -55,6 +55,42 @@ async fn failed_transaction_leaves_no_trace() {
     assert_eq!(server.get("_history").await.json()["total"], 0);
 }
 
+/// Large bundles are checked in parallel before the transaction: an invalid entry among them is
+/// still reported at its own position and still rolls everything back, and entries that need
+/// the database (a conditional reference) are checked inside the transaction alongside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_checked_in_parallel_fail_and_succeed_like_the_rest() {
+    let server = TestServer::start().await;
+    let mut entries: Vec<Value> = (0..12)
+        .map(|i| entry(&format!("urn:uuid:p{i}"), "POST", "Patient", Some(patient(&format!("par-{i}")))))
+        .collect();
+    entries[9] = entry("urn:uuid:bad", "POST", "Patient", Some(json!({"resourceType": "Patient", "gender": "x"})));
+    let reply = server.post("", &json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.json()["issue"][0]["diagnostics"].as_str().unwrap().contains("Bundle.entry[9]"), "{}", reply.text);
+    assert_eq!(server.get("Patient?_total=accurate").await.json()["total"], 0);
+
+    entries[9] = entry("urn:uuid:p9", "POST", "Patient", Some(patient("par-9")));
+    let reply = server.post("", &json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let observations: Vec<Value> = (0..10)
+        .map(|i| {
+            let subject =
+                if i % 2 == 0 { "Patient?identifier=urn:test:mrn|par-3".to_owned() } else { "urn:uuid:p".to_owned() };
+            let observation = json!({"resourceType": "Observation", "status": "final",
+                "code": {"text": "parallel"}, "subject": {"reference": subject}});
+            entry(&format!("urn:uuid:o{i}"), "POST", "Observation", Some(observation))
+        })
+        .chain([entry("urn:uuid:p", "POST", "Patient", Some(patient("par-new")))])
+        .collect();
+    let reply = server.post("", &json!({"resourceType": "Bundle", "type": "transaction", "entry": observations})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let by_old = server.get("Observation?subject:Patient.identifier=urn:test:mrn%7Cpar-3&_total=accurate").await;
+    assert_eq!(by_old.json()["total"], 5, "{}", by_old.text);
+    let by_new = server.get("Observation?subject:Patient.identifier=urn:test:mrn%7Cpar-new&_total=accurate").await;
+    assert_eq!(by_new.json()["total"], 5, "{}", by_new.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transaction_conditional_entries_and_references() {
     let server = TestServer::start().await;
