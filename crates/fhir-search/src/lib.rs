@@ -14,6 +14,7 @@ mod index;
 mod ir;
 mod parse;
 mod registry;
+mod window;
 
 pub use custom::definition_from_resource;
 pub use date::{DateRange, parse_date_range};
@@ -28,3 +29,6 @@ pub use ir::{
 };
 pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search, parse_search_types};
 pub use registry::{IndexedParam, SearchRegistry};
+pub use window::{
+    ClassRange, DateEnvelope, DateWindow, OPEN_SPAN_CLASS, SPAN_LIMITS, date_windows, envelopes, span_class,
+};

@@ -39,7 +39,7 @@ impl Analyzer {
             match pool.get().await {
                 Ok(client) => {
                     let sql = "SET statement_timeout = 0; ANALYZE resource, resource_version, search_token, \
-                               search_string, search_date, search_number, search_quantity, search_reference, \
+                               search_string, search_date, search_date_envelope, search_number, search_quantity, search_reference, \
                                search_uri, search_composite; RESET statement_timeout";
                     if let Err(error) = client.batch_execute(sql).await {
                         tracing::warn!(%error, "background ANALYZE failed");

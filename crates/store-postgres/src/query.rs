@@ -3,8 +3,8 @@
 //! are added by `Sql::scoped` and by each subquery here, and nowhere else.
 
 use fhir_search::{
-    CompositePart, DateCondition, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort, SortKey,
-    StringMode, TokenMatch, UriMode,
+    CompositePart, DateCondition, DateWindow, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort,
+    SortKey, StringMode, TokenMatch, UriMode,
 };
 
 use crate::value::Value;
@@ -27,6 +27,8 @@ pub(crate) struct Sql {
     pub(crate) values: Vec<Value>,
     tenant: String,
     aliases: usize,
+    /// Date parameters found through a window: their conditions are checked per candidate.
+    windowed: Vec<String>,
 }
 
 pub(crate) fn table_name(table: IndexTable) -> &'static str {
@@ -45,7 +47,13 @@ pub(crate) fn table_name(table: IndexTable) -> &'static str {
 impl Sql {
     /// Starts a query over the current, non-deleted resources of one tenant and the given types.
     pub(crate) fn scoped(tenant: &str, types: &[String]) -> Sql {
-        let mut sql = Sql { clauses: Vec::new(), values: Vec::new(), tenant: tenant.to_owned(), aliases: 0 };
+        let mut sql = Sql {
+            clauses: Vec::new(),
+            values: Vec::new(),
+            tenant: tenant.to_owned(),
+            aliases: 0,
+            windowed: Vec::new(),
+        };
         let tenant = sql.text(tenant);
         let types = sql.types(types);
         sql.clauses.push(format!("r.tenant = {tenant} AND r.type {types} AND r.deleted = 0"));
@@ -86,6 +94,32 @@ impl Sql {
         self.clauses.join(" AND ")
     }
 
+    /// Restricts the query to the resources inside each date window (`fhir_search::window`):
+    /// one range scan of the envelope index per span class. Call before `filter`.
+    pub(crate) fn date_windows(&mut self, types: &[String], windows: &[DateWindow]) {
+        for window in windows {
+            let mut scans = Vec::new();
+            for range in window.class_ranges() {
+                let tenant = self.tenant();
+                let kinds = self.types(types);
+                let param = self.text(&window.param);
+                let span = self.bind(Value::Int(range.span_class.into()));
+                let from = match range.low_from {
+                    Some(from) => format!(" AND e.low >= {}", self.bind(Value::Int(from))),
+                    None => String::new(),
+                };
+                let to = self.bind(Value::Int(window.low_to));
+                let high = self.bind(Value::Int(window.high_from));
+                scans.push(format!(
+                    "SELECT e.rid FROM search_date_envelope e WHERE e.tenant = {tenant} AND e.type {kinds} \
+                     AND e.param = {param} AND e.span = {span}{from} AND e.low <= {to} AND e.high >= {high}"
+                ));
+            }
+            self.clauses.push(format!("r.rid IN ({})", scans.join(" UNION ALL ")));
+            self.windowed.push(window.param.clone());
+        }
+    }
+
     pub(crate) fn filter(&mut self, types: &[String], filter: &Filter) {
         let clause = self.clause("r", types, filter);
         self.clauses.push(clause);
@@ -116,6 +150,14 @@ impl Sql {
             }
             Filter::Date { param, values } => {
                 let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
+                if alias == "r" && self.windowed.contains(param) {
+                    // The window found the few candidates; each checks its own rows.
+                    let param = self.text(param);
+                    return format!(
+                        "EXISTS (SELECT 1 FROM search_date s WHERE s.rid = r.rid AND s.param = {param} AND ({}))",
+                        ors.join(" OR ")
+                    );
+                }
                 let sub = self.index_subquery(types, IndexTable::Date, param, &ors.join(" OR "));
                 format!("{alias}.rid IN ({sub})")
             }

@@ -106,6 +106,24 @@ CREATE INDEX search_composite_rid ON search_composite (rid);
 "#,
     // Searches without _sort page in rid order: walk this index and stop at the page size.
     r#"CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);"#,
+    // Date envelopes (`fhir_search::window`), as in store-sqlite; the CASE restates
+    // `fhir_search::span_class` for rows written before this migration.
+    r#"
+CREATE TABLE search_date_envelope (
+    rid BIGINT NOT NULL, tenant TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL,
+    param TEXT COLLATE "C" NOT NULL, low BIGINT NOT NULL, high BIGINT NOT NULL, span BIGINT NOT NULL
+);
+CREATE INDEX search_date_envelope_window ON search_date_envelope (tenant, type, param, span, low, high, rid);
+CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid);
+INSERT INTO search_date_envelope (rid, tenant, type, param, low, high, span)
+SELECT rid, tenant, type, param, lo, hi,
+    CASE WHEN hi::numeric - lo::numeric <= 86400000000 THEN 0
+         WHEN hi::numeric - lo::numeric <= 2764800000000 THEN 1
+         WHEN hi::numeric - lo::numeric <= 31708800000000 THEN 2
+         ELSE 3 END
+FROM (SELECT rid, tenant, type, param, MIN(LEAST(low, high)) AS lo, MAX(GREATEST(low, high)) AS hi
+      FROM search_date GROUP BY rid, tenant, type, param) envelopes;
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -14,6 +14,7 @@ use crate::value::{Value, typed};
 
 pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(tenant, &query.types);
+    sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
     for filter in &query.filters {
         sql.filter(&query.types, filter);
     }

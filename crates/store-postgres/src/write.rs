@@ -130,7 +130,8 @@ async fn clear_index(client: &ClientWrapper, rid: i64) -> Result<(), StoreError>
     let clear = prepared(
         client,
         "WITH t AS (DELETE FROM search_token WHERE rid = $1), s AS (DELETE FROM search_string WHERE rid = $1), \
-             d AS (DELETE FROM search_date WHERE rid = $1), n AS (DELETE FROM search_number WHERE rid = $1), \
+             d AS (DELETE FROM search_date WHERE rid = $1), e AS (DELETE FROM search_date_envelope WHERE rid = $1), \
+             n AS (DELETE FROM search_number WHERE rid = $1), \
              q AS (DELETE FROM search_quantity WHERE rid = $1), r AS (DELETE FROM search_reference WHERE rid = $1), \
              u AS (DELETE FROM search_uri WHERE rid = $1) DELETE FROM search_composite WHERE rid = $1",
     )
@@ -157,6 +158,10 @@ async fn insert_index(client: &ClientWrapper, tenant: &str, rid: i64, write: &Wr
     insert(client, "search_string", &["param", "normalized", "exact"], strings.collect()).await?;
     let dates = index.dates.iter().map(|d| row(vec![text(&d.param), Value::Int(d.low), Value::Int(d.high)]));
     insert(client, "search_date", &["param", "low", "high"], dates.collect()).await?;
+    let envelopes = fhir_search::envelopes(&index.dates).into_iter().map(|e| {
+        row(vec![Value::Text(e.param), Value::Int(e.low), Value::Int(e.high), Value::Int(e.span_class.into())])
+    });
+    insert(client, "search_date_envelope", &["param", "low", "high", "span"], envelopes.collect()).await?;
     let numbers = index
         .numbers
         .iter()

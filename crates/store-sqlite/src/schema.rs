@@ -105,6 +105,26 @@ CREATE INDEX search_composite_rid ON search_composite (rid);
     r"
 CREATE INDEX resource_type_rid ON resource (tenant, type, deleted, rid);
 ",
+    // Date envelopes (`fhir_search::window`): one row per resource and date parameter, found by
+    // span class and a closed range of `low`. The CASE restates `fhir_search::span_class` for
+    // the rows written before this migration.
+    r"
+CREATE TABLE search_date_envelope (
+    rid INTEGER NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+    low INTEGER NOT NULL, high INTEGER NOT NULL, span INTEGER NOT NULL
+);
+CREATE INDEX search_date_envelope_window ON search_date_envelope (tenant, type, param, span, low, high, rid);
+CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid);
+INSERT INTO search_date_envelope (rid, tenant, type, param, low, high, span)
+SELECT rid, tenant, type, param, lo, hi,
+    CASE WHEN lo = -9223372036854775808 OR hi = 9223372036854775807 THEN 3
+         WHEN hi - lo <= 86400000000 THEN 0
+         WHEN hi - lo <= 2764800000000 THEN 1
+         WHEN hi - lo <= 31708800000000 THEN 2
+         ELSE 3 END
+FROM (SELECT rid, tenant, type, param, MIN(min(low, high)) AS lo, MAX(max(low, high)) AS hi
+      FROM search_date GROUP BY rid, tenant, type, param);
+",
 ];
 
 /// The schema version this build writes: the number of migrations.
@@ -113,6 +133,11 @@ pub(crate) fn current_version() -> i64 {
 }
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the first `target` migrations that are not applied yet.
+fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
@@ -121,7 +146,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let applied: i64 = tx
         .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migration", [], |row| row.get(0))
         .map_err(backend)?;
-    for (index, sql) in MIGRATIONS.iter().enumerate() {
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(target) {
         let version = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
         if version <= applied {
             continue;
@@ -131,4 +156,49 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(backend)?;
     }
     tx.commit().map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The envelope migration fills the table for rows written before it, with the same
+    /// envelopes and span classes the writer computes now.
+    #[test]
+    fn the_envelope_migration_agrees_with_the_writer() -> Result<(), Box<dyn std::error::Error>> {
+        const DAY: i64 = 86_400_000_000;
+        let mut conn = Connection::open_in_memory()?;
+        migrate_to(&mut conn, 4)?;
+        let dates = [
+            (1, "birthdate", 0, DAY),
+            (2, "date", 10 * DAY, 11 * DAY),
+            (2, "date", 3 * DAY, 4 * DAY),
+            (3, "period", 5 * DAY, i64::MAX),
+            (4, "period", i64::MIN, 2 * DAY),
+            (5, "date", 0, 100 * DAY),
+            (6, "date", 0, 1_000 * DAY),
+            (7, "date", 9 * DAY, 8 * DAY),
+        ];
+        for (rid, param, low, high) in dates {
+            conn.execute(
+                "INSERT INTO search_date (rid, tenant, type, param, low, high) VALUES (?1, 't', 'X', ?2, ?3, ?4)",
+                (rid, param, low, high),
+            )?;
+        }
+        migrate(&mut conn)?;
+        for rid in 1..=7_i64 {
+            let entries: Vec<fhir_search::DateEntry> = dates
+                .iter()
+                .filter(|d| d.0 == rid)
+                .map(|&(_, param, low, high)| fhir_search::DateEntry { param: param.to_owned(), low, high })
+                .collect();
+            let expected = fhir_search::envelopes(&entries).remove(0);
+            let stored: (i64, i64, i16) =
+                conn.query_row("SELECT low, high, span FROM search_date_envelope WHERE rid = ?1", [rid], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+            assert_eq!(stored, (expected.low, expected.high, expected.span_class), "rid {rid}");
+        }
+        Ok(())
+    }
 }

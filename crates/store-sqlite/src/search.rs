@@ -14,6 +14,7 @@ use crate::read::{VERSION_COLUMNS, stored_from_row};
 
 pub(crate) fn page(conn: &Connection, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(tenant, &query.types);
+    sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
     for filter in &query.filters {
         sql.filter(&query.types, filter);
     }

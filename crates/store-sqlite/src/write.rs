@@ -84,10 +84,11 @@ pub(crate) fn write_version(
 }
 
 /// The index tables, each cleared for the resource before its new rows go in.
-const INDEX_TABLES: [&str; 8] = [
+const INDEX_TABLES: [&str; 9] = [
     "search_token",
     "search_string",
     "search_date",
+    "search_date_envelope",
     "search_number",
     "search_quantity",
     "search_reference",
@@ -163,6 +164,12 @@ fn insert_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion)
         insert("INSERT INTO search_date (rid, tenant, type, param, low, high) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for d in &index.dates {
         stmt.execute((rid, tenant, kind, &d.param, d.low, d.high)).map_err(backend)?;
+    }
+    let mut stmt = insert(
+        "INSERT INTO search_date_envelope (rid, tenant, type, param, low, high, span) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for e in fhir_search::envelopes(&index.dates) {
+        stmt.execute((rid, tenant, kind, &e.param, e.low, e.high, e.span_class)).map_err(backend)?;
     }
     let mut stmt = insert(
         "INSERT INTO search_number (rid, tenant, type, param, value, low, high) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

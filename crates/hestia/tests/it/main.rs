@@ -15,6 +15,7 @@ mod bundle;
 mod conditional;
 mod crud;
 mod custom_params;
+mod date_ranges;
 mod errors;
 mod examples;
 mod history;
