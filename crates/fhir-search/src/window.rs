@@ -56,14 +56,7 @@ pub fn envelopes(dates: &[DateEntry]) -> Vec<DateEnvelope> {
 /// The smallest class whose limit the span `high - low` fits in.
 pub fn span_class(low: i64, high: i64) -> i16 {
     let span = i128::from(high) - i128::from(low);
-    let mut class: i16 = 0;
-    for limit in SPAN_LIMITS {
-        if span <= i128::from(limit) {
-            return class;
-        }
-        class += 1;
-    }
-    OPEN_SPAN_CLASS
+    (0_i16..).zip(SPAN_LIMITS).find(|&(_, limit)| span <= i128::from(limit)).map_or(OPEN_SPAN_CLASS, |(class, _)| class)
 }
 
 /// What the search's conditions on `param` require of a matching resource's envelope:

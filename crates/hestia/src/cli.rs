@@ -26,9 +26,11 @@ pub(crate) enum Command {
     /// Benchmark any FHIR server by its base URL: load Synthea bundles, or time reads, searches
     /// and a CRUD mix.
     Bench(crate::bench::BenchArgs),
-    /// Write a consistent copy of the embedded database to FILE, while the server may run.
+    /// Write a consistent copy of the database (embedded, or --database) to FILE while the
+    /// server may run.
     Backup(BackupArgs),
-    /// Replace the embedded database with a backup made by `hestia backup`.
+    /// Replace the database (embedded, or --database) with a backup made by `hestia backup`
+    /// from the same kind of database.
     Restore(RestoreArgs),
 }
 

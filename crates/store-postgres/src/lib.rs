@@ -17,6 +17,7 @@
 //! reads from the primary.
 
 mod analyze;
+mod backup;
 mod connection;
 mod history;
 mod query;
@@ -26,6 +27,8 @@ mod search;
 mod transaction;
 mod value;
 mod write;
+
+pub use backup::{backup, restore};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -132,7 +132,7 @@ pub(crate) fn current_version() -> i64 {
 }
 
 /// The schema version of the connected database: `None` without any Hestia schema.
-pub(crate) async fn version_of(client: &Object) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn version_of(client: &tokio_postgres::Client) -> Result<Option<i64>, StoreError> {
     let exists: bool = client
         .query_one("SELECT to_regclass('schema_migration') IS NOT NULL", &[])
         .await
@@ -166,14 +166,22 @@ pub(crate) async fn check_replica(client: &Object, server: &str) -> Result<(), S
 
 pub(crate) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
     client.batch_execute("BEGIN").await.map_err(backend)?;
-    let result = apply(client).await;
+    let result = apply_up_to(client, current_version()).await;
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = client.batch_execute(end).await.map_err(backend);
     result.and(ended)
 }
 
-async fn apply(client: &Object) -> Result<(), StoreError> {
+/// Takes the migration lock until the caller's transaction ends (re-entrant within it).
+pub(crate) async fn lock(client: &tokio_postgres::Client) -> Result<(), StoreError> {
     client.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Applies the migrations up to version `target` inside the caller's transaction, holding the
+/// migration lock until it ends.
+pub(crate) async fn apply_up_to(client: &tokio_postgres::Client, target: i64) -> Result<(), StoreError> {
+    lock(client).await?;
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
@@ -184,7 +192,7 @@ async fn apply(client: &Object) -> Result<(), StoreError> {
     let applied: i64 = row.try_get(0).map_err(backend)?;
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
-        if version <= applied {
+        if version <= applied || version > target {
             continue;
         }
         client.batch_execute(sql).await.map_err(backend)?;

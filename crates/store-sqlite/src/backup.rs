@@ -8,18 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
-use store::StoreError;
+use store::{BackupSummary, StoreError};
 
 use crate::connection::{backend, blocking};
 use crate::schema;
-
-/// What a backup or restore holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackupSummary {
-    pub resources: u64,
-    pub versions: u64,
-    pub bytes: u64,
-}
 
 /// Writes a consistent copy of the database at `database` to `out` (which must not exist).
 pub async fn backup(database: PathBuf, out: PathBuf) -> Result<BackupSummary, StoreError> {

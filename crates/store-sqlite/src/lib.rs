@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use fhir_search::SearchQuery;
 use store::{HistoryPage, HistoryQuery, RequestContext, SearchPage, Store, StoreError, StoredResource, Transaction};
 
-pub use crate::backup::{BackupSummary, backup, restore};
+pub use crate::backup::{backup, restore};
 use crate::connection::{ReaderPool, blocking, open_connection};
 use crate::transaction::SqliteTransaction;
 

@@ -9,12 +9,14 @@
 //! `ctx.access` inside its own queries, so no caller can forget them. A `Transaction` that is
 //! dropped without `commit` leaves no trace.
 
+mod backup;
 mod clock;
 mod context;
 mod error;
 mod resource;
 mod traits;
 
+pub use backup::BackupSummary;
 pub use clock::{Clock, FixedClock, IdGenerator, SequentialIds, Timestamp};
 pub use context::{AccessFilter, Actor, RequestContext, TenantId};
 pub use error::StoreError;

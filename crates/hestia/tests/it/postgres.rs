@@ -65,7 +65,7 @@ fn fhir(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuild
 }
 
 /// A fresh database, or `None` (after a loud notice) when PostgreSQL is absent outside CI.
-async fn database_or_skip(test: &str) -> Option<TestDatabase> {
+pub(crate) async fn database_or_skip(test: &str) -> Option<TestDatabase> {
     match TestDatabase::try_create(&test_database_url()).await {
         Ok(database) => Some(database),
         Err(error) if std::env::var("CI").as_deref() == Ok("true") => {

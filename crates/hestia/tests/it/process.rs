@@ -12,9 +12,14 @@ const HESTIA: &str = env!("CARGO_BIN_EXE_hestia");
 
 /// Starts `hestia serve` on a free port and returns the process and its FHIR base URL.
 pub(crate) fn serve(data: &std::path::Path) -> (Child, String) {
+    serve_with(&[std::ffi::OsStr::new("--data"), data.as_os_str()])
+}
+
+/// `hestia serve` on a free port with `args` (where the data lives); returns the FHIR base.
+pub(crate) fn serve_with(args: &[&std::ffi::OsStr]) -> (Child, String) {
     let mut child = Command::new(HESTIA)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .env("HESTIA_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
