@@ -231,6 +231,17 @@ pub(crate) async fn conditional_matches(
     resource_type: &str,
     query: &str,
 ) -> Result<Vec<StoredResource>, ApiError> {
+    let query = conditional_query(state, resource_type, query)?;
+    Ok(tx.search(&query).await?)
+}
+
+/// The search a conditional operation runs: at most two matches (one is the answer, two an
+/// error), unsorted.
+pub(crate) fn conditional_query(
+    state: &AppState,
+    resource_type: &str,
+    query: &str,
+) -> Result<fhir_search::SearchQuery, ApiError> {
     let params = parse_query(Some(query));
     if params.is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "a conditional operation needs search criteria"));
@@ -239,7 +250,7 @@ pub(crate) async fn conditional_matches(
     let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;
     parsed.query.sort.clear();
-    Ok(tx.search(&parsed.query).await?)
+    Ok(parsed.query)
 }
 
 /// A patch document: RFC 6902 JSON Patch or FHIRPath Patch (a `Parameters` resource).

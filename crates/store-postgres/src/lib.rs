@@ -20,7 +20,6 @@ mod analyze;
 mod backup;
 mod connection;
 mod history;
-mod query;
 mod read;
 mod schema;
 mod search;

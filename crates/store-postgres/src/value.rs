@@ -18,6 +18,16 @@ impl From<Option<String>> for Value {
     }
 }
 
+impl From<&search_sql::Bound> for Value {
+    fn from(value: &search_sql::Bound) -> Value {
+        match value {
+            search_sql::Bound::Int(i) => Value::Int(*i),
+            search_sql::Bound::Real(r) => Value::Real(*r),
+            search_sql::Bound::Text(t) => Value::Text(t.clone()),
+        }
+    }
+}
+
 impl Value {
     pub(crate) fn cast(&self) -> &'static str {
         match self {

@@ -12,7 +12,6 @@ mod backup;
 mod checkpoint;
 mod connection;
 mod history;
-mod query;
 mod read;
 mod schema;
 mod search;

@@ -99,8 +99,10 @@ async fn transaction(
     }
     let mut planner = references::Planner::default();
     let deferred = planner.plan_offline(state, &mut entries);
+    planner.presolve(state, ctx, &entries).await?;
     prepare::check_entries(state, &planner, &deferred, &mut entries).await?;
     let mut tx = state.store.begin(ctx).await?;
+    planner.verify_presolved(state, tx.as_mut()).await?;
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries.get(i).map_or(4, |e| e.method.transaction_rank()));
     for &i in &order {

@@ -3,8 +3,9 @@
 //! Validation and index extraction are most of a write's CPU and depend only on the resource
 //! itself. Done inside the transaction they would run one entry at a time while the store's
 //! writer is held; done here they run in parallel, and other requests' transactions proceed
-//! meanwhile. Entries that need the database first (conditional references, `ifNoneExist`,
-//! PATCH) are left for the transaction to check as before.
+//! meanwhile. Conditional references are resolved just before (`Planner::presolve`) and
+//! verified in the transaction. Entries that need the transaction first (`ifNoneExist`,
+//! conditional PUTs, PATCH, references to those) are checked in it as before.
 
 use std::collections::HashSet;
 

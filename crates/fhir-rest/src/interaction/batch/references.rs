@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use store::Transaction;
+use store::{RequestContext, Transaction};
 
 use crate::error::{ApiError, Code};
 use crate::interaction::batch::entry::{Entry, EntryMethod, Plan};
@@ -17,6 +17,9 @@ pub(crate) struct Planner {
     targets: HashMap<String, String>,
     /// Conditional reference → `Type/id`.
     resolved: HashMap<String, String>,
+    /// The conditional references resolved before the transaction: `verify_presolved` checks
+    /// them again inside it.
+    presolved: Vec<String>,
 }
 
 impl Planner {
@@ -48,13 +51,64 @@ impl Planner {
         deferred
     }
 
-    /// Rewrites the entry's references now if every one of them is already known: none is
-    /// conditional and none names a deferred entry. Returns whether it did.
+    /// Resolves, outside the transaction, the conditional references of the entries planned so
+    /// far, so that those entries can be checked in parallel before it (Synthea's bundles name
+    /// every practitioner and organization this way). Only single matches are kept; anything
+    /// else is left for the transaction to resolve and report. `verify_presolved` must run in
+    /// the transaction before anything is written.
+    pub(crate) async fn presolve(
+        &mut self,
+        state: &AppState,
+        ctx: &RequestContext,
+        entries: &[Entry],
+    ) -> Result<(), ApiError> {
+        let mut wanted = Vec::new();
+        for entry in entries.iter().filter(|e| matches!(e.plan, Plan::Create(_) | Plan::Update(_))) {
+            if let Some(resource) = &entry.resource {
+                collect_conditional(resource, &mut wanted);
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        for reference in wanted {
+            let Some((resource_type, query)) = reference.split_once('?') else { continue };
+            if crate::write::check_type(resource_type).is_err() {
+                continue;
+            }
+            let Ok(query) = crate::write::conditional_query(state, resource_type, query) else { continue };
+            let page = state.store.search(ctx, &query).await?;
+            if let [one] = page.resources.as_slice() {
+                self.resolved.insert(reference.clone(), format!("{resource_type}/{}", one.id));
+                self.presolved.push(reference);
+            }
+        }
+        Ok(())
+    }
+
+    /// Inside the transaction: every reference `presolve` resolved still resolves to the same
+    /// resource. If one changed in between (created, deleted or duplicated by another writer),
+    /// the entries checked with it are stale: the transaction fails with a conflict to retry.
+    pub(crate) async fn verify_presolved(&self, state: &AppState, tx: &mut dyn Transaction) -> Result<(), ApiError> {
+        for reference in &self.presolved {
+            let now = resolve(state, tx, reference).await?;
+            if self.resolved.get(reference) != Some(&now) {
+                return Err(ApiError::new(
+                    Code::VersionConflict,
+                    format!("conditional reference '{reference}' changed while the transaction was prepared; retry it"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites the entry's references now if every one of them is already known: none names
+    /// a deferred entry, and each conditional one was presolved. Returns whether it did.
     pub(crate) fn rewrite_offline(&self, entry: &mut Entry, deferred: &HashSet<String>) -> bool {
         let Some(resource) = &mut entry.resource else { return false };
         let mut known = true;
         visit_references(resource, &mut |reference| {
-            known &= !is_conditional(reference) && !deferred.contains(reference);
+            known &=
+                (!is_conditional(reference) || self.resolved.contains_key(reference)) && !deferred.contains(reference);
         });
         if known {
             replace(resource, &self.targets, &self.resolved);
@@ -138,27 +192,30 @@ impl Planner {
             if self.resolved.contains_key(&reference) {
                 continue;
             }
-            let Some((resource_type, query)) = reference.split_once('?') else { continue };
-            crate::write::check_type(resource_type)?;
-            let target = match conditional_matches(state, tx, resource_type, query).await?.as_slice() {
-                [one] => format!("{resource_type}/{}", one.id),
-                [] => {
-                    return Err(ApiError::new(
-                        Code::PreconditionFailed,
-                        format!("conditional reference '{reference}' matched nothing"),
-                    ));
-                }
-                _ => {
-                    return Err(ApiError::new(
-                        Code::MultipleMatches,
-                        format!("conditional reference '{reference}' matched more than one resource"),
-                    ));
-                }
-            };
+            let target = resolve(state, tx, &reference).await?;
             self.resolved.insert(reference, target);
         }
         replace(resource, &self.targets, &self.resolved);
         Ok(())
+    }
+}
+
+/// The `Type/id` a conditional reference (`Type?query`) names in the transaction: exactly one
+/// match, or the error saying why not.
+async fn resolve(state: &AppState, tx: &mut dyn Transaction, reference: &str) -> Result<String, ApiError> {
+    let Some((resource_type, query)) = reference.split_once('?') else {
+        return Err(ApiError::new(Code::InvalidRequest, format!("'{reference}' is not a conditional reference")));
+    };
+    crate::write::check_type(resource_type)?;
+    match conditional_matches(state, tx, resource_type, query).await?.as_slice() {
+        [one] => Ok(format!("{resource_type}/{}", one.id)),
+        [] => {
+            Err(ApiError::new(Code::PreconditionFailed, format!("conditional reference '{reference}' matched nothing")))
+        }
+        _ => Err(ApiError::new(
+            Code::MultipleMatches,
+            format!("conditional reference '{reference}' matched more than one resource"),
+        )),
     }
 }
 

@@ -1,27 +1,26 @@
-//! Translating the search IR into SQL. Every filter becomes a predicate on a `resource` row alias;
-//! chains and `_has` nest the same translation on another alias. The tenant and type predicates
-//! are added by `Sql::scoped` and by each subquery here, and nowhere else.
+//! Filters to predicates: every filter becomes a predicate on a `resource` row alias; chains and
+//! `_has` nest the same translation on another alias.
 
 use fhir_search::{
     CompositePart, DateCondition, DateWindow, Filter, IndexTable, NumberCondition, Prefix, ReferenceMatch, Sort,
     SortKey, StringMode, TokenMatch, UriMode,
 };
-use rusqlite::types::Value;
 
-/// The highest Unicode scalar: `x >= v AND x < v || MAX_CHAR` is a prefix match that uses indexes.
-const MAX_CHAR: char = '\u{10FFFF}';
+use crate::dialect::{Bound, Dialect, KeyKind, MAX_CHAR};
 
 /// A WHERE clause and its bound values.
-pub(crate) struct Sql {
-    pub(crate) clauses: Vec<String>,
-    pub(crate) values: Vec<Value>,
+pub struct Sql {
+    pub clauses: Vec<String>,
+    pub values: Vec<Bound>,
+    dialect: Dialect,
     tenant: String,
     aliases: usize,
     /// Date parameters found through a window: their conditions are checked per candidate.
     windowed: Vec<String>,
 }
 
-pub(crate) fn table_name(table: IndexTable) -> &'static str {
+/// The index table of a parameter type.
+pub fn table_name(table: IndexTable) -> &'static str {
     match table {
         IndexTable::Token => "search_token",
         IndexTable::String => "search_string",
@@ -36,10 +35,11 @@ pub(crate) fn table_name(table: IndexTable) -> &'static str {
 
 impl Sql {
     /// Starts a query over the current, non-deleted resources of one tenant and the given types.
-    pub(crate) fn scoped(tenant: &str, types: &[String]) -> Sql {
+    pub fn scoped(dialect: Dialect, tenant: &str, types: &[String]) -> Sql {
         let mut sql = Sql {
             clauses: Vec::new(),
             values: Vec::new(),
+            dialect,
             tenant: tenant.to_owned(),
             aliases: 0,
             windowed: Vec::new(),
@@ -51,13 +51,14 @@ impl Sql {
     }
 
     /// Binds a value and returns its placeholder.
-    pub(crate) fn bind(&mut self, value: Value) -> String {
+    pub fn bind(&mut self, value: Bound) -> String {
+        let placeholder = self.dialect.placeholder(self.values.len() + 1, &value);
         self.values.push(value);
-        format!("?{}", self.values.len())
+        placeholder
     }
 
-    pub(crate) fn text(&mut self, text: &str) -> String {
-        self.bind(Value::Text(text.to_owned()))
+    pub fn text(&mut self, text: &str) -> String {
+        self.bind(Bound::Text(text.to_owned()))
     }
 
     fn tenant(&mut self) -> String {
@@ -79,26 +80,26 @@ impl Sql {
         format!("a{}", self.aliases)
     }
 
-    pub(crate) fn where_sql(&self) -> String {
+    pub fn where_sql(&self) -> String {
         self.clauses.join(" AND ")
     }
 
     /// Restricts the query to the resources inside each date window (`fhir_search::window`):
     /// one range scan of the envelope index per span class. Call before `filter`.
-    pub(crate) fn date_windows(&mut self, types: &[String], windows: &[DateWindow]) {
+    pub fn date_windows(&mut self, types: &[String], windows: &[DateWindow]) {
         for window in windows {
             let mut scans = Vec::new();
             for range in window.class_ranges() {
                 let tenant = self.tenant();
                 let kinds = self.types(types);
                 let param = self.text(&window.param);
-                let span = self.bind(Value::Integer(range.span_class.into()));
+                let span = self.bind(Bound::Int(range.span_class.into()));
                 let from = match range.low_from {
-                    Some(from) => format!(" AND e.low >= {}", self.bind(Value::Integer(from))),
+                    Some(from) => format!(" AND e.low >= {}", self.bind(Bound::Int(from))),
                     None => String::new(),
                 };
-                let to = self.bind(Value::Integer(window.low_to));
-                let high = self.bind(Value::Integer(window.high_from));
+                let to = self.bind(Bound::Int(window.low_to));
+                let high = self.bind(Bound::Int(window.high_from));
                 scans.push(format!(
                     "SELECT e.rid FROM search_date_envelope e WHERE e.tenant = {tenant} AND e.type {kinds} \
                      AND e.param = {param} AND e.span = {span}{from} AND e.low <= {to} AND e.high >= {high}"
@@ -109,13 +110,13 @@ impl Sql {
         }
     }
 
-    pub(crate) fn filter(&mut self, types: &[String], filter: &Filter) {
+    pub fn filter(&mut self, types: &[String], filter: &Filter) {
         let clause = self.clause("r", types, filter);
         self.clauses.push(clause);
     }
 
     /// A predicate on the `resource` row `alias` (of one of `types`) meaning `filter`.
-    pub(crate) fn clause(&mut self, alias: &str, types: &[String], filter: &Filter) -> String {
+    pub fn clause(&mut self, alias: &str, types: &[String], filter: &Filter) -> String {
         match filter {
             Filter::Id(ids) => {
                 let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
@@ -187,10 +188,11 @@ impl Sql {
             Filter::List(id) => self.list(alias, id),
             Filter::Text { narrative_only, value } => {
                 let needle = self.text(&value.to_lowercase());
-                let haystack = if *narrative_only { "json_extract(v.body, '$.text.div')" } else { "v.body" };
+                let haystack = if *narrative_only { self.dialect.narrative("v.body") } else { "v.body".to_owned() };
+                let found = self.dialect.contains(&format!("lower({haystack})"), &needle);
                 format!(
                     "EXISTS (SELECT 1 FROM resource_version v WHERE v.rid = {alias}.rid AND v.version = {alias}.version \
-                     AND instr(lower({haystack}), {needle}) > 0)"
+                     AND {found})"
                 )
             }
             Filter::Any(filters) => {
@@ -233,6 +235,7 @@ impl Sql {
     fn prefix(&mut self, column: &str, value: &str) -> String {
         let low = self.text(value);
         let high = self.text(&format!("{value}{MAX_CHAR}"));
+        let column = self.dialect.bytewise(column);
         format!("({column} >= {low} AND {column} < {high})")
     }
 
@@ -240,7 +243,10 @@ impl Sql {
         match mode {
             StringMode::Prefix => self.prefix("s.normalized", &fhir_search::normalize(value)),
             StringMode::Exact => format!("s.exact = {}", self.text(value)),
-            StringMode::Contains => format!("instr(s.normalized, {}) > 0", self.text(&fhir_search::normalize(value))),
+            StringMode::Contains => {
+                let needle = self.text(&fhir_search::normalize(value));
+                self.dialect.contains("s.normalized", &needle)
+            }
         }
     }
 
@@ -274,18 +280,18 @@ impl Sql {
     /// Only the bounds a prefix uses are bound: SQLite rejects unused parameters.
     fn date_condition(&mut self, rl: &str, rh: &str, condition: &DateCondition) -> String {
         match condition.prefix {
-            Prefix::Gt => format!("{rh} > {}", self.bind(Value::Integer(condition.high))),
-            Prefix::Lt => format!("{rl} < {}", self.bind(Value::Integer(condition.low))),
-            Prefix::Sa => format!("{rl} >= {}", self.bind(Value::Integer(condition.high))),
-            Prefix::Eb => format!("{rh} <= {}", self.bind(Value::Integer(condition.low))),
+            Prefix::Gt => format!("{rh} > {}", self.bind(Bound::Int(condition.high))),
+            Prefix::Lt => format!("{rl} < {}", self.bind(Bound::Int(condition.low))),
+            Prefix::Sa => format!("{rl} >= {}", self.bind(Bound::Int(condition.high))),
+            Prefix::Eb => format!("{rh} <= {}", self.bind(Bound::Int(condition.low))),
             Prefix::Ap => {
-                let low = self.bind(Value::Integer(condition.low));
-                let high = self.bind(Value::Integer(condition.high));
+                let low = self.bind(Bound::Int(condition.low));
+                let high = self.bind(Bound::Int(condition.high));
                 format!("({rl} < {high} AND {rh} > {low})")
             }
             prefix => {
-                let low = self.bind(Value::Integer(condition.low));
-                let high = self.bind(Value::Integer(condition.high));
+                let low = self.bind(Bound::Int(condition.low));
+                let high = self.bind(Bound::Int(condition.high));
                 let within = format!("({rl} >= {low} AND {rh} <= {high})");
                 match prefix {
                     Prefix::Ne => format!("NOT {within}"),
@@ -304,7 +310,7 @@ impl Sql {
 
     /// A number condition on the `{p}value` column (and `{p}code`/`{p}system` for quantities).
     fn number_condition_at(&mut self, p: &str, condition: &NumberCondition, quantity: bool) -> String {
-        let value = |v: f64, sql: &mut Sql| sql.bind(Value::Real(v));
+        let value = |v: f64, sql: &mut Sql| sql.bind(Bound::Real(v));
         let test = match condition.prefix {
             Prefix::Eq => {
                 format!("({p}value >= {} AND {p}value < {})", value(condition.low, self), value(condition.high, self))
@@ -380,16 +386,25 @@ impl Sql {
         let param = self.text(param);
         let target_kind = self.text(target_type);
         let inner = self.clause(&target, &[target_type.to_owned()], inner);
-        // The targets drive (CROSS JOIN fixes the loop order in SQLite): the inner filter is
-        // what is selective (`subject:Patient.identifier=…`), and each target then finds its
-        // referrers through `search_reference_target`. Driven from the references instead, a
-        // chain reads every `subject` reference of the type: 60 s at a million resources.
-        format!(
-            "{alias}.rid IN (SELECT s.rid FROM resource {target} CROSS JOIN search_reference s \
-             ON s.tenant = {target}.tenant AND s.target_type = {target}.type AND s.target_id = {target}.id \
-             WHERE {target}.tenant = {tenant} AND {target}.type = {target_kind} AND {target}.deleted = 0 AND {inner} \
-             AND s.type {types} AND s.param = {param})"
-        )
+        match self.dialect {
+            // The targets drive (CROSS JOIN fixes the loop order in SQLite): the inner filter is
+            // what is selective (`subject:Patient.identifier=…`), and each target then finds its
+            // referrers through `search_reference_target`. Driven from the references instead, a
+            // chain reads every `subject` reference of the type: 60 s at a million resources.
+            Dialect::Sqlite => format!(
+                "{alias}.rid IN (SELECT s.rid FROM resource {target} CROSS JOIN search_reference s \
+                 ON s.tenant = {target}.tenant AND s.target_type = {target}.type AND s.target_id = {target}.id \
+                 WHERE {target}.tenant = {tenant} AND {target}.type = {target_kind} AND {target}.deleted = 0 AND {inner} \
+                 AND s.type {types} AND s.param = {param})"
+            ),
+            // PostgreSQL's planner picks the join order from its statistics.
+            Dialect::Postgres => format!(
+                "{alias}.rid IN (SELECT s.rid FROM search_reference s JOIN resource {target} ON {target}.tenant = s.tenant \
+                 AND {target}.type = s.target_type AND {target}.id = s.target_id \
+                 WHERE s.tenant = {tenant} AND s.type {types} AND s.param = {param} AND s.target_type = {target_kind} \
+                 AND {target}.deleted = 0 AND {inner})"
+            ),
+        }
     }
 
     fn has(&mut self, alias: &str, source_type: &str, param: &str, inner: &Filter) -> String {
@@ -448,36 +463,33 @@ impl Sql {
         )
     }
 
-    /// The SQL expression a sort key orders by; never NULL, so keyset comparisons stay simple
-    /// (resources without a value sort last either way).
-    pub(crate) fn sort_expression(&mut self, sort: &Sort) -> String {
+    /// The SQL expression a sort key orders by and its type; never NULL, so keyset comparisons
+    /// stay simple (resources without a value sort last either way).
+    pub fn sort_expression(&mut self, sort: &Sort) -> (String, KeyKind) {
         let SortKey::Param { param, table } = &sort.key else {
             return match sort.key {
-                SortKey::Id => "r.id".to_owned(),
-                _ => "r.last_updated".to_owned(),
+                SortKey::Id => ("r.id".to_owned(), KeyKind::Text),
+                _ => ("r.last_updated".to_owned(), KeyKind::Int),
             };
         };
-        let (column, text) = match (table, sort.descending) {
-            (IndexTable::Token, _) => ("code", true),
-            (IndexTable::String, _) => ("normalized", true),
-            (IndexTable::Date, false) => ("low", false),
-            (IndexTable::Date, true) => ("high", false),
-            (IndexTable::Number | IndexTable::Quantity, _) => ("value", false),
-            (IndexTable::Reference, _) => ("target_id", true),
-            (IndexTable::Uri, _) => ("uri", true),
-            (IndexTable::Composite, _) => ("c0_code", true),
+        let (column, kind) = match (table, sort.descending) {
+            (IndexTable::Token, _) => ("code", KeyKind::Text),
+            (IndexTable::String, _) => ("normalized", KeyKind::Text),
+            (IndexTable::Date, false) => ("low", KeyKind::Int),
+            (IndexTable::Date, true) => ("high", KeyKind::Int),
+            (IndexTable::Number | IndexTable::Quantity, _) => ("value", KeyKind::Real),
+            (IndexTable::Reference, _) => ("target_id", KeyKind::Text),
+            (IndexTable::Uri, _) => ("uri", KeyKind::Text),
+            (IndexTable::Composite, _) => ("c0_code", KeyKind::Text),
         };
         let aggregate = if sort.descending { "MAX" } else { "MIN" };
-        let fallback = match (text, sort.descending) {
-            (true, false) => format!("'{MAX_CHAR}'"),
-            (true, true) => "''".to_owned(),
-            (false, false) => "9.0e300".to_owned(),
-            (false, true) => "-9.0e300".to_owned(),
-        };
+        let fallback = self.dialect.sort_fallback(kind, sort.descending);
         let param = self.text(param);
-        format!(
+        let expression = format!(
             "COALESCE((SELECT {aggregate}(s.{column}) FROM {} s WHERE s.rid = r.rid AND s.param = {param}), {fallback})",
             table_name(*table)
-        )
+        );
+        let expression = if kind == KeyKind::Text { self.dialect.bytewise(&expression) } else { expression };
+        (expression, kind)
     }
 }

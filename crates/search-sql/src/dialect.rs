@@ -1,0 +1,86 @@
+//! What SQLite and PostgreSQL spell differently: placeholders, substring search, JSON access,
+//! bytewise text comparison, and the fallback values of sort keys.
+
+/// The highest Unicode scalar: `x >= v AND x < v || MAX_CHAR` is a prefix match that uses indexes
+/// (compared bytewise: SQLite's default, `COLLATE "C"` on PostgreSQL).
+pub(crate) const MAX_CHAR: char = '\u{10FFFF}';
+
+/// A value bound to a placeholder; each backend converts it to its driver's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// The type of a sort key's values, so a cursor value can be checked before it is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    Real,
+    Text,
+}
+
+/// Which SQL the translation writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The placeholder of the `n`th bound value (from 1). PostgreSQL's carry an explicit cast so
+    /// the server types the parameter as the value's own type.
+    pub(crate) fn placeholder(self, n: usize, value: &Bound) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => {
+                let cast = match value {
+                    Bound::Int(_) => "int8",
+                    Bound::Real(_) => "float8",
+                    Bound::Text(_) => "text",
+                };
+                format!("${n}::{cast}")
+            }
+        }
+    }
+
+    /// `needle` occurs in `haystack`.
+    pub(crate) fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+
+    /// The narrative XHTML of a stored resource body.
+    pub(crate) fn narrative(self, body: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_extract({body}, '$.text.div')"),
+            Dialect::Postgres => format!("({body}::jsonb #>> '{{text,div}}')"),
+        }
+    }
+
+    /// A text column compared bytewise, as the prefix ranges need.
+    pub(crate) fn bytewise(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => format!("{column} COLLATE \"C\""),
+        }
+    }
+
+    /// The value a sort key takes when a resource has none: past every real value.
+    pub(crate) fn sort_fallback(self, kind: KeyKind, descending: bool) -> String {
+        match (self, kind, descending) {
+            (Dialect::Sqlite, KeyKind::Text, false) => format!("'{MAX_CHAR}'"),
+            (Dialect::Postgres, KeyKind::Text, false) => "U&'\\+10FFFF'".to_owned(),
+            (_, KeyKind::Text, true) => "''".to_owned(),
+            (Dialect::Sqlite, KeyKind::Int | KeyKind::Real, false) => "9.0e300".to_owned(),
+            (Dialect::Sqlite, KeyKind::Int | KeyKind::Real, true) => "-9.0e300".to_owned(),
+            (Dialect::Postgres, KeyKind::Int, false) => format!("'{}'::int8", i64::MAX),
+            (Dialect::Postgres, KeyKind::Int, true) => format!("'{}'::int8", i64::MIN),
+            (Dialect::Postgres, KeyKind::Real, false) => "9.0e300::float8".to_owned(),
+            (Dialect::Postgres, KeyKind::Real, true) => "-9.0e300::float8".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! search-sql: the FHIR search IR as SQL over Hestia's schema, for both relational backends.
+//!
+//! Owns: the translation of `fhir_search` filters, date windows and sort keys into predicates on a
+//! `resource` row alias (chains and `_has` nest the same translation on another alias), the index
+//! table names, and the few places where SQLite and PostgreSQL spell things differently
+//! (`Dialect`). The tenant and type predicates are added by `Sql::scoped` and by each subquery
+//! here, and nowhere else.
+//! Must not know: connections, drivers, how a backend encodes a bound value (it gets `Bound`s and
+//! converts them), or how a page, a cursor or an include is run.
+
+mod dialect;
+mod keyset;
+mod translate;
+
+pub use dialect::{Bound, Dialect, KeyKind};
+pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, select_and_order};
+pub use translate::{Sql, table_name};
