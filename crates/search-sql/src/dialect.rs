@@ -69,6 +69,15 @@ impl Dialect {
         }
     }
 
+    /// A join whose tables are read in the order written: SQLite's `CROSS JOIN` fixes the loop
+    /// order; PostgreSQL's planner orders joins from its statistics.
+    pub(crate) fn ordered_join(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CROSS JOIN",
+            Dialect::Postgres => "JOIN",
+        }
+    }
+
     /// The value a sort key takes when a resource has none: past every real value.
     pub(crate) fn sort_fallback(self, kind: KeyKind, descending: bool) -> String {
         match (self, kind, descending) {

@@ -114,7 +114,7 @@ CREATE TABLE search_date_envelope (
     param TEXT COLLATE "C" NOT NULL, low BIGINT NOT NULL, high BIGINT NOT NULL, span BIGINT NOT NULL
 );
 CREATE INDEX search_date_envelope_window ON search_date_envelope (tenant, type, param, span, low, high, rid);
-CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid);
+CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid, param, low, high);
 INSERT INTO search_date_envelope (rid, tenant, type, param, low, high, span)
 SELECT rid, tenant, type, param, lo, hi,
     CASE WHEN hi::numeric - lo::numeric <= 86400000000 THEN 0
@@ -123,6 +123,13 @@ SELECT rid, tenant, type, param, lo, hi,
          ELSE 3 END
 FROM (SELECT rid, tenant, type, param, MIN(LEAST(low, high)) AS lo, MAX(GREATEST(low, high)) AS hi
       FROM search_date GROUP BY rid, tenant, type, param) envelopes;
+"#,
+    // A covering index from a resource to its references by parameter: the page's `_include`s
+    // and a `_has` driven from its sources read the target from the index alone. It replaces
+    // the plain `rid` index, its prefix.
+    r#"
+CREATE INDEX IF NOT EXISTS search_reference_rid_param ON search_reference (rid, param, target_type, target_id);
+DROP INDEX IF EXISTS search_reference_rid;
 "#,
 ];
 

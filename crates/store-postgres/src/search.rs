@@ -16,6 +16,16 @@ use crate::value::{Value, typed};
 pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(Dialect::Postgres, tenant, &query.types);
     sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
+    let probes = Sql::has_probes(Dialect::Postgres, tenant, &query.filters, search_sql::HAS_PROBE_LIMIT);
+    if !probes.is_empty() {
+        let mut few = true;
+        for probe in &probes {
+            let row = client.query_typed_one(&probe.where_sql(), &typed(&values(probe))).await.map_err(backend)?;
+            let n: i64 = row.try_get(0).map_err(backend)?;
+            few &= usize::try_from(n).unwrap_or(usize::MAX) < search_sql::HAS_PROBE_LIMIT;
+        }
+        sql.has_from_sources(few);
+    }
     for filter in &query.filters {
         sql.filter(&query.types, filter);
     }

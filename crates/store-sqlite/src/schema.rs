@@ -114,7 +114,7 @@ CREATE TABLE search_date_envelope (
     low INTEGER NOT NULL, high INTEGER NOT NULL, span INTEGER NOT NULL
 );
 CREATE INDEX search_date_envelope_window ON search_date_envelope (tenant, type, param, span, low, high, rid);
-CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid);
+CREATE INDEX search_date_envelope_rid ON search_date_envelope (rid, param, low, high);
 INSERT INTO search_date_envelope (rid, tenant, type, param, low, high, span)
 SELECT rid, tenant, type, param, lo, hi,
     CASE WHEN lo = -9223372036854775808 OR hi = 9223372036854775807 THEN 3
@@ -124,6 +124,13 @@ SELECT rid, tenant, type, param, lo, hi,
          ELSE 3 END
 FROM (SELECT rid, tenant, type, param, MIN(min(low, high)) AS lo, MAX(max(low, high)) AS hi
       FROM search_date GROUP BY rid, tenant, type, param);
+",
+    // A covering index from a resource to its references by parameter: the page's `_include`s
+    // and a `_has` driven from its sources read the target from the index alone. It replaces
+    // the plain `rid` index, its prefix.
+    r"
+CREATE INDEX IF NOT EXISTS search_reference_rid_param ON search_reference (rid, param, target_type, target_id);
+DROP INDEX IF EXISTS search_reference_rid;
 ",
 ];
 

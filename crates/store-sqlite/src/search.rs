@@ -30,8 +30,29 @@ fn params(sql: &Sql) -> impl Iterator<Item = Param<'_>> {
 }
 
 pub(crate) fn page(conn: &Connection, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+    page_with(conn, tenant, query, search_sql::HAS_PROBE_LIMIT)
+}
+
+/// `page`, with `_has` starting from its sources when fewer than `has_probe_limit` match.
+fn page_with(
+    conn: &Connection,
+    tenant: &str,
+    query: &SearchQuery,
+    has_probe_limit: usize,
+) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(Dialect::Sqlite, tenant, &query.types);
     sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
+    let probes = Sql::has_probes(Dialect::Sqlite, tenant, &query.filters, has_probe_limit);
+    if !probes.is_empty() {
+        let mut few = true;
+        for probe in &probes {
+            let mut stmt = conn.prepare_cached(&probe.where_sql()).map_err(backend)?;
+            let n: i64 =
+                stmt.query_row(rusqlite::params_from_iter(params(probe)), |row| row.get(0)).map_err(backend)?;
+            few &= usize::try_from(n).unwrap_or(usize::MAX) < has_probe_limit;
+        }
+        sql.has_from_sources(few);
+    }
     for filter in &query.filters {
         sql.filter(&query.types, filter);
     }
@@ -93,4 +114,92 @@ fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
     let mut stmt = conn.prepare_cached(&statement).map_err(backend)?;
     let n: i64 = stmt.query_row(rusqlite::params_from_iter(params(sql)), |row| row.get(0)).map_err(backend)?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use fhir_search::{Filter, IndexEntries, ReferenceEntry, SearchQuery, TokenEntry, TokenMatch};
+    use store::{Method, Timestamp, WriteVersion};
+
+    use super::*;
+
+    fn write(conn: &Connection, resource_type: &str, id: &str, index: IndexEntries) -> Result<(), StoreError> {
+        let version = WriteVersion {
+            resource_type: resource_type.to_owned(),
+            id: id.to_owned(),
+            version: 1,
+            method: Method::Post,
+            body: Some(format!("{{\"resourceType\":\"{resource_type}\",\"id\":\"{id}\"}}")),
+            index,
+        };
+        crate::write::write_version(conn, "t", Timestamp::from_micros(0), version).map(|_| ())
+    }
+
+    fn observation(code: &str, patient: &str) -> IndexEntries {
+        IndexEntries {
+            tokens: vec![TokenEntry {
+                param: "code".into(),
+                system: Some("s".into()),
+                code: Some(code.into()),
+                text: None,
+            }],
+            references: vec![ReferenceEntry {
+                param: "subject".into(),
+                target_type: Some("Patient".into()),
+                target_id: Some(patient.into()),
+                url: None,
+                identifier_system: None,
+                identifier_value: None,
+            }],
+            ..IndexEntries::default()
+        }
+    }
+
+    /// Both `_has` plans (from the sources, from the targets) answer alike, with paging.
+    #[test]
+    fn both_has_plans_find_the_same_targets() -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        crate::schema::migrate(&mut conn)?;
+        for p in 0..30 {
+            write(&conn, "Patient", &format!("p{p}"), IndexEntries::default())?;
+        }
+        for o in 0_usize..120 {
+            let code = if o.is_multiple_of(7) { "rare" } else { "common" };
+            write(&conn, "Observation", &format!("o{o}"), observation(code, &format!("p{}", (o * 13) % 25)))?;
+        }
+        for code in ["rare", "common", "absent"] {
+            let mut query = SearchQuery::new("Patient");
+            query.count = 4;
+            query.filters.push(Filter::Has {
+                source_type: "Observation".into(),
+                param: "subject".into(),
+                inner: Box::new(Filter::Token {
+                    param: "code".into(),
+                    values: vec![TokenMatch::SystemCode("s".into(), code.into())],
+                    negate: false,
+                }),
+            });
+            let mut answers = Vec::new();
+            for limit in [0, usize::MAX] {
+                let mut ids = Vec::new();
+                let mut cursor = None;
+                loop {
+                    query.cursor = cursor;
+                    let page = page_with(&conn, "t", &query, limit)?;
+                    ids.extend(page.resources.iter().map(|r| r.id.clone()));
+                    cursor = page.next_cursor;
+                    if cursor.is_none() {
+                        break;
+                    }
+                }
+                answers.push(ids);
+            }
+            assert_eq!(answers[0], answers[1], "{code}");
+            let has_code = |o: usize| if o.is_multiple_of(7) { code == "rare" } else { code == "common" };
+            let expected = (0..120).filter(|&o| has_code(o)).map(|o| (o * 13) % 25);
+            let expected = expected.collect::<std::collections::BTreeSet<_>>().len();
+            assert_eq!(answers[0].len(), expected, "{code}");
+        }
+        Ok(())
+    }
 }

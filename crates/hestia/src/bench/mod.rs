@@ -67,6 +67,10 @@ pub(crate) struct DriveArgs {
     /// Seconds to run the workers for.
     #[arg(long, default_value_t = 10)]
     pub(crate) duration: u64,
+    /// `bench search` only: run just these kinds (the labels before `:`, e.g. `token,_has`), so
+    /// that slow searches do not queue the fast ones behind them.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) only: Vec<String>,
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<(), String> {
