@@ -44,20 +44,20 @@ fn searches(corpus: &Corpus) -> Vec<(String, String)> {
     let height = "http://loinc.org%7C8302-2";
     let mut searches = vec![
         ("token".to_owned(), format!("Observation?code={heart_rate}")),
-        ("token, frequent".to_owned(), format!("Observation?code={height}")),
+        ("frequent token".to_owned(), format!("Observation?code={height}")),
         ("reference".to_owned(), format!("Observation?subject=Patient/{PATIENT}")),
         // A week the sample's observations fill (1,764 matches at a million resources).
         ("date range".to_owned(), "Observation?date=ge2020-03-01&date=lt2020-03-08&_count=50".to_owned()),
         ("lastUpdated".to_owned(), "Patient?_lastUpdated=gt2000-01-01&_count=50".to_owned()),
         ("first page".to_owned(), "Observation?_count=50".to_owned()),
         ("_has".to_owned(), format!("Patient?_has:Observation:subject:code={heart_rate}&_count=50")),
-        ("_has, frequent".to_owned(), format!("Patient?_has:Observation:subject:code={height}&_count=50")),
+        ("frequent _has".to_owned(), format!("Patient?_has:Observation:subject:code={height}&_count=50")),
         (
             "_include".to_owned(),
             format!("Observation?subject=Patient/{PATIENT}&_include=Observation:encounter&_count=50"),
         ),
         ("_sort=-date".to_owned(), format!("Observation?code={heart_rate}&_sort=-date&_count=50")),
-        ("_sort=-date, frequent".to_owned(), format!("Observation?code={height}&_sort=-date&_count=50")),
+        ("frequent _sort=-date".to_owned(), format!("Observation?code={height}&_sort=-date&_count=50")),
     ];
     if let Some(identifier) = &corpus.identifier {
         searches.push(("identifier".to_owned(), format!("Patient?identifier={identifier}")));
