@@ -14,4 +14,4 @@ mod translate;
 
 pub use dialect::{Bound, Dialect, KeyKind};
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, select_and_order};
-pub use translate::{HAS_PROBE_LIMIT, Sql, table_name};
+pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};

@@ -13,6 +13,13 @@ use crate::dialect::{Bound, Dialect, KeyKind, MAX_CHAR};
 /// page sooner. Probing targets has no such bound: 17k sources among few Patients took 1.5 s.
 pub const HAS_PROBE_LIMIT: usize = 20_000;
 
+/// A complete statement and its bound values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub values: Vec<Bound>,
+}
+
 /// A WHERE clause and its bound values.
 pub struct Sql {
     pub clauses: Vec<String>,
@@ -119,7 +126,7 @@ impl Sql {
     }
 
     /// `_has` filters start from their sources (the right plan when few sources match; the
-    /// backend decides with `count_up_to` on the inner filter). Call before `filter`.
+    /// backend decides with `has_probes`). Call before `filter`.
     pub fn has_from_sources(&mut self, yes: bool) {
         self.has_from_sources = yes;
     }
@@ -127,7 +134,7 @@ impl Sql {
     /// One probe per top-level `_has` of `filters`: `SELECT COUNT(*)` of at most `limit`
     /// (normally [`HAS_PROBE_LIMIT`]) of its matching sources. If every probe counts fewer, call
     /// `has_from_sources(true)`.
-    pub fn has_probes(dialect: Dialect, tenant: &str, filters: &[Filter], limit: usize) -> Vec<Sql> {
+    pub fn has_probes(dialect: Dialect, tenant: &str, filters: &[Filter], limit: usize) -> Vec<Statement> {
         filters
             .iter()
             .filter_map(|filter| match filter {
@@ -141,15 +148,14 @@ impl Sql {
 
     /// `SELECT COUNT(*)` of at most `limit` current resources of `resource_type` matching
     /// `filter`: a cheap probe of how selective a filter is.
-    fn count_up_to(dialect: Dialect, tenant: &str, resource_type: &str, filter: &Filter, limit: usize) -> Sql {
+    fn count_up_to(dialect: Dialect, tenant: &str, resource_type: &str, filter: &Filter, limit: usize) -> Statement {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let types = [resource_type.to_owned()];
         let mut sql = Sql::scoped(dialect, tenant, &types);
         sql.filter(&types, filter);
-        let statement =
+        let text =
             format!("SELECT COUNT(*) FROM (SELECT 1 FROM resource r WHERE {} LIMIT {limit}) probe", sql.where_sql());
-        sql.clauses = vec![statement];
-        sql
+        Statement { sql: text, values: sql.values }
     }
 
     pub fn filter(&mut self, types: &[String], filter: &Filter) {

@@ -20,7 +20,7 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
     if !probes.is_empty() {
         let mut few = true;
         for probe in &probes {
-            let row = client.query_typed_one(&probe.where_sql(), &typed(&values(probe))).await.map_err(backend)?;
+            let row = client.query_typed_one(&probe.sql, &typed(&values(&probe.values))).await.map_err(backend)?;
             let n: i64 = row.try_get(0).map_err(backend)?;
             few &= usize::try_from(n).unwrap_or(usize::MAX) < search_sql::HAS_PROBE_LIMIT;
         }
@@ -51,7 +51,7 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
          WHERE {} ORDER BY {order} LIMIT {limit}",
         sql.where_sql(),
     );
-    let rows = client.query_typed(&statement, &typed(&values(&sql))).await.map_err(backend)?;
+    let rows = client.query_typed(&statement, &typed(&values(&sql.values))).await.map_err(backend)?;
     let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     for row in &rows {
         if resources.len() == query.count {
@@ -79,12 +79,12 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
 
 async fn count(client: &ClientWrapper, sql: &Sql) -> Result<u64, StoreError> {
     let statement = format!("SELECT COUNT(*) FROM resource r WHERE {}", sql.where_sql());
-    let row = client.query_typed_one(&statement, &typed(&values(sql))).await.map_err(backend)?;
+    let row = client.query_typed_one(&statement, &typed(&values(&sql.values))).await.map_err(backend)?;
     let n: i64 = row.try_get(0).map_err(backend)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The bound values as the driver takes them.
-fn values(sql: &Sql) -> Vec<Value> {
-    sql.values.iter().map(Value::from).collect()
+fn values(values: &[Bound]) -> Vec<Value> {
+    values.iter().map(Value::from).collect()
 }

@@ -25,8 +25,8 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
-fn params(sql: &Sql) -> impl Iterator<Item = Param<'_>> {
-    sql.values.iter().map(Param)
+fn params(values: &[Bound]) -> impl Iterator<Item = Param<'_>> {
+    values.iter().map(Param)
 }
 
 pub(crate) fn page(conn: &Connection, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
@@ -46,9 +46,9 @@ fn page_with(
     if !probes.is_empty() {
         let mut few = true;
         for probe in &probes {
-            let mut stmt = conn.prepare_cached(&probe.where_sql()).map_err(backend)?;
+            let mut stmt = conn.prepare_cached(&probe.sql).map_err(backend)?;
             let n: i64 =
-                stmt.query_row(rusqlite::params_from_iter(params(probe)), |row| row.get(0)).map_err(backend)?;
+                stmt.query_row(rusqlite::params_from_iter(params(&probe.values)), |row| row.get(0)).map_err(backend)?;
             few &= usize::try_from(n).unwrap_or(usize::MAX) < has_probe_limit;
         }
         sql.has_from_sources(few);
@@ -79,7 +79,7 @@ fn page_with(
         sql.where_sql(),
     );
     let mut stmt = conn.prepare_cached(&statement).map_err(backend)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params(&sql))).map_err(backend)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params(&sql.values))).map_err(backend)?;
     let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     while let Some(row) = rows.next().map_err(backend)? {
         if resources.len() == query.count {
@@ -112,7 +112,7 @@ fn page_with(
 fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
     let statement = format!("SELECT COUNT(*) FROM resource r WHERE {}", sql.where_sql());
     let mut stmt = conn.prepare_cached(&statement).map_err(backend)?;
-    let n: i64 = stmt.query_row(rusqlite::params_from_iter(params(sql)), |row| row.get(0)).map_err(backend)?;
+    let n: i64 = stmt.query_row(rusqlite::params_from_iter(params(&sql.values)), |row| row.get(0)).map_err(backend)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
