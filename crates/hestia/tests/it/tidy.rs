@@ -58,6 +58,7 @@ fn inner_crates_do_not_know_http_or_sql() {
         ("fhir-validate", &["axum", "rusqlite", "tokio"][..]),
         ("fhir-search", &["axum", "rusqlite"][..]),
         ("store", &["axum", "rusqlite"][..]),
+        ("search-sql", &["axum", "rusqlite", "tokio-postgres", "tokio"][..]),
         ("store-sqlite", &["axum"][..]),
         ("fhir-rest", &["rusqlite", "store-sqlite"][..]),
     ] {
