@@ -69,6 +69,15 @@ impl Dialect {
         }
     }
 
+    /// A column the planner must not pick an index for (SQLite's unary `+`); PostgreSQL
+    /// plans from statistics and needs no hint.
+    pub(crate) fn unindexed(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_owned(),
+        }
+    }
+
     /// A join whose tables are read in the order written: SQLite's `CROSS JOIN` fixes the loop
     /// order; PostgreSQL's planner orders joins from its statistics.
     pub(crate) fn ordered_join(self) -> &'static str {

@@ -9,9 +9,11 @@
 //! converts them), or how a page, a cursor or an include is run.
 
 mod dialect;
+mod include;
 mod keyset;
 mod translate;
 
 pub use dialect::{Bound, Dialect, KeyKind};
+pub use include::include_statement;
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, select_and_order};
 pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use fhir_search::{Include, SearchQuery};
 use rusqlite::Connection;
-use rusqlite::types::Value;
+use search_sql::Dialect;
 use store::{StoreError, StoredResource};
 
 use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
+use crate::search::Param;
 
 /// How many rounds `:iterate` follows.
 const MAX_ITERATIONS: usize = 3;
@@ -56,50 +57,10 @@ fn fetch(
     from: &[i64],
     limit: usize,
 ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
-    let mut values = vec![Value::Text(tenant.to_owned()), Value::Text(include.source_type.clone())];
-    let rids: Vec<String> = from
-        .iter()
-        .map(|rid| {
-            values.push(Value::Integer(*rid));
-            format!("?{}", values.len())
-        })
-        .collect();
-    let mut extra = String::new();
-    if let Some(param) = &include.param {
-        values.push(Value::Text(param.clone()));
-        extra.push_str(&format!(" AND s.param = ?{}", values.len()));
-    }
-    let sql = if include.reverse {
-        if let Some(target) = &include.target_type {
-            values.push(Value::Text(target.clone()));
-            extra.push_str(&format!(" AND s.target_type = ?{}", values.len()));
-        }
-        format!(
-            "SELECT DISTINCT r.rid, {VERSION_COLUMNS} FROM resource t \
-             JOIN search_reference s ON s.tenant = t.tenant AND s.target_type = t.type AND s.target_id = t.id \
-             JOIN resource r ON r.rid = s.rid JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-             WHERE t.rid IN ({}) AND s.tenant = ?1 AND s.type = ?2 AND r.deleted = 0{extra} LIMIT {limit}",
-            rids.join(", ")
-        )
-    } else {
-        if let Some(target) = &include.target_type {
-            values.push(Value::Text(target.clone()));
-            extra.push_str(&format!(" AND s.target_type = ?{}", values.len()));
-        }
-        // `+` keeps the planner off `search_reference_value` (tenant, type, param…), which would
-        // read every reference of the type; the page's rids select a handful through
-        // `search_reference_rid`.
-        format!(
-            "SELECT DISTINCT r.rid, {VERSION_COLUMNS} FROM search_reference s \
-             JOIN resource r ON r.tenant = s.tenant AND r.type = s.target_type AND r.id = s.target_id \
-             JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-             WHERE s.rid IN ({}) AND +s.tenant = ?1 AND +s.type = ?2 AND r.deleted = 0{extra} LIMIT {limit}",
-            rids.join(", ")
-        )
-    };
-    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let statement = search_sql::include_statement(Dialect::Sqlite, tenant, include, from, VERSION_COLUMNS, limit);
+    let mut stmt = conn.prepare(&statement.sql).map_err(backend)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+        .query_map(rusqlite::params_from_iter(statement.values.iter().map(Param)), |row| {
             Ok((row.get::<_, i64>(0)?, stored_from_row(row, 1)?))
         })
         .map_err(backend)?;
