@@ -20,6 +20,7 @@ mod analyze;
 mod backup;
 mod connection;
 mod history;
+mod index_rows;
 mod read;
 mod schema;
 mod search;

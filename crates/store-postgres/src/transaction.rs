@@ -102,8 +102,14 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
-        let stored = write::write_version(self.client()?, &self.tenant, self.now, version).await?;
+        let stored = write::write_versions(self.client()?, &self.tenant, self.now, vec![version]).await?;
         self.writes += 1;
+        stored.into_iter().next().ok_or_else(|| StoreError::Backend("the write returned nothing".to_owned()))
+    }
+
+    async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
+        let stored = write::write_versions(self.client()?, &self.tenant, self.now, versions).await?;
+        self.writes += stored.len() as u64;
         Ok(stored)
     }
 

@@ -19,15 +19,28 @@ pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Page cache of each reader connection.
+const READER_CACHE_KIB: u32 = 64 * 1024;
+/// Page cache of the writer: the interior and hot leaf pages of every index a write touches.
+pub(crate) const WRITER_CACHE_KIB: u32 = 512 * 1024;
+/// How much of the database file is mapped (address space, not memory: the kernel's page cache
+/// backs it). SQLite's default build caps it at just under 2 GiB; pages past that are read.
+const MMAP_BYTES: u64 = 0x7fff_0000;
+/// The size the log file is truncated to once it has been checkpointed and restarted.
+const WAL_LIMIT_BYTES: u64 = 64 << 20;
+
 pub(crate) fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
     let synchronous = match durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
     };
+    // Pages are read through a memory map (no system call and copy per page read) and the
+    // log is cut back to `WAL_LIMIT_BYTES` after the checkpointer resets it.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=10000; \
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF;"
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{READER_CACHE_KIB}; PRAGMA foreign_keys=OFF; \
+         PRAGMA mmap_size={MMAP_BYTES}; PRAGMA journal_size_limit={WAL_LIMIT_BYTES};"
     ))
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);

@@ -6,11 +6,14 @@
 //! `RequestContext::access`).
 //! Invariants: every statement is scoped by `tenant`; one writer at a time (SQLite has one), so a
 //! version number read inside a transaction cannot be taken by another writer before commit;
-//! `synchronous=FULL` by default, so an acknowledged write survives a crash.
+//! transactions that queue for the writer share one `COMMIT` (`group`), and none is acknowledged
+//! before its group is durable; `synchronous=FULL` by default, so an acknowledged write survives
+//! a crash.
 
 mod backup;
 mod checkpoint;
 mod connection;
+mod group;
 mod history;
 mod read;
 mod schema;
@@ -46,7 +49,7 @@ pub struct SqliteConfig {
 }
 
 pub struct SqliteStore {
-    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    writer: Arc<group::Writer>,
     readers: Arc<ReaderPool>,
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -61,13 +64,15 @@ impl SqliteStore {
             schema::migrate(&mut conn)?;
             conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES)
                 .map_err(connection::backend)?;
+            conn.pragma_update(None, "cache_size", -i64::from(connection::WRITER_CACHE_KIB))
+                .map_err(connection::backend)?;
             Ok(conn)
         })
         .await?;
         let checkpointer = checkpoint::Checkpointer::start(config.path.clone(), durability);
         let readers = ReaderPool::new(config.path, config.readers.max(1));
         Ok(SqliteStore {
-            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writer: Arc::new(group::Writer::new(writer)),
             readers: Arc::new(readers),
             _checkpointer: checkpointer,
         })
@@ -107,8 +112,7 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self, ctx: &RequestContext) -> Result<Box<dyn Transaction>, StoreError> {
-        let guard = Arc::clone(&self.writer).lock_owned().await;
-        let tx = SqliteTransaction::begin(guard, ctx).await?;
+        let tx = SqliteTransaction::begin(Arc::clone(&self.writer), ctx).await?;
         Ok(Box::new(tx))
     }
 

@@ -1,4 +1,7 @@
-//! A write transaction holding the single writer connection.
+//! A write transaction: one member of a commit group on the single writer connection (see
+//! `group`).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use fhir_search::SearchQuery;
@@ -6,31 +9,39 @@ use rusqlite::Connection;
 use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, WriteVersion};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::connection::{backend, blocking};
+use crate::connection::blocking;
+use crate::group::{Committed, Writer, WriterState};
 use crate::{read, search, write};
 
 pub(crate) struct SqliteTransaction {
+    writer: Arc<Writer>,
     /// `None` only while a blocking call has the connection, or after commit.
-    conn: Option<OwnedMutexGuard<Connection>>,
+    state: Option<OwnedMutexGuard<WriterState>>,
     tenant: String,
     now: Timestamp,
 }
 
 impl SqliteTransaction {
-    pub(crate) async fn begin(
-        guard: OwnedMutexGuard<Connection>,
-        ctx: &RequestContext,
-    ) -> Result<SqliteTransaction, StoreError> {
-        let mut tx = SqliteTransaction { conn: Some(guard), tenant: ctx.tenant.0.clone(), now: ctx.now };
-        tx.with_conn(|conn| {
-            // A transaction abandoned by a failed task must not leak into this one.
-            if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK").map_err(backend)?;
-            }
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)
+    pub(crate) async fn begin(writer: Arc<Writer>, ctx: &RequestContext) -> Result<SqliteTransaction, StoreError> {
+        let state = writer.acquire().await;
+        let mut tx = SqliteTransaction { writer, state: Some(state), tenant: ctx.tenant.0.clone(), now: ctx.now };
+        tx.with_state(WriterState::begin_member).await?;
+        Ok(tx)
+    }
+
+    async fn with_state<T, F>(&mut self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterState) -> Result<T, StoreError> + Send + 'static,
+    {
+        let mut guard = self.state.take().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        let (guard, result) = blocking(move || {
+            let result = work(&mut guard);
+            Ok((guard, result))
         })
         .await?;
-        Ok(tx)
+        self.state = Some(guard);
+        result
     }
 
     async fn with_conn<T, F>(&mut self, work: F) -> Result<T, StoreError>
@@ -38,14 +49,7 @@ impl SqliteTransaction {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let mut guard = self.conn.take().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
-        let (guard, result) = blocking(move || {
-            let result = work(&mut guard);
-            Ok((guard, result))
-        })
-        .await?;
-        self.conn = Some(guard);
-        result
+        self.with_state(move |state| work(&mut state.conn)).await
     }
 }
 
@@ -86,19 +90,34 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        self.with_conn(|conn| conn.execute_batch("COMMIT").map_err(backend)).await?;
-        self.conn = None;
-        Ok(())
+        let writer = Arc::clone(&self.writer);
+        let committed = self.with_state(move |state| Ok(state.commit_member(writer.contended()))).await?;
+        // Gives the writer to the next transaction before waiting for this one's group.
+        self.state = None;
+        match committed {
+            Committed::Group(group, outcome) => {
+                self.writer.publish(group, &outcome);
+                outcome.map_err(|message| StoreError::Backend(format!("commit failed: {message}")))
+            }
+            Committed::Pending(group) => self.writer.wait_durable(group).await,
+            Committed::Failed(error) => Err(error),
+        }
     }
 }
 
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !conn.is_autocommit()
-            && let Err(error) = conn.execute_batch("ROLLBACK")
-        {
-            tracing::warn!(%error, "rollback of an abandoned transaction failed");
+        let Some(mut state) = self.state.take() else { return };
+        match state.abandon_member() {
+            // Members before this one wait for their group: commit it now unless another
+            // transaction is about to take the writer (it will).
+            Ok(Some(group)) if !self.writer.contended() => {
+                if let Some(outcome) = state.flush(group) {
+                    self.writer.publish(group, &outcome);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "rollback of an abandoned transaction failed"),
         }
     }
 }

@@ -1,0 +1,322 @@
+//! The single writer connection, with group commit.
+//!
+//! SQLite has one writer, so write transactions run one after another. What each of them pays
+//! at `COMMIT` (appending its dirty pages to the log and an fsync) is mostly the same pages and
+//! the same fsync as its neighbours': the right edge of every `rid` index, the version table,
+//! the hot runs of the token index. So transactions that queue up behind each other share one
+//! `COMMIT`: each runs inside a savepoint of one open SQLite transaction (the group), and its
+//! `commit` only releases the savepoint when another transaction is already waiting for the
+//! writer. The last member of the group (the one nobody waits behind), or a member whose wait
+//! grows too long, commits the group. A member's `commit` returns only once its group is
+//! durable, so nothing is acknowledged before it is on disk; if the group's `COMMIT` fails, every
+//! member's `commit` fails.
+//!
+//! Readers never see a group half done: they read committed snapshots only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use store::StoreError;
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use crate::connection::backend;
+
+/// A group stops taking members after this many, so a long queue still commits now and then.
+const MAX_MEMBERS: usize = 256;
+/// Nor does it take more once its first member has waited this long for durability.
+const MAX_PENDING: Duration = Duration::from_millis(25);
+/// A member that has waited this long for its group checks whether anyone is still going to
+/// commit it (a waiting transaction may have been cancelled instead of taking the writer).
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+
+/// Outcomes of the last failed group commits kept for their members.
+const FAILURES_KEPT: usize = 16;
+
+pub(crate) struct Writer {
+    state: Arc<Mutex<WriterState>>,
+    /// Transactions waiting for the writer: a member hands the group on only if this is not 0.
+    waiting: AtomicUsize,
+    durable: watch::Sender<Durable>,
+    /// Group commits so far (for tests and metrics: transactions per commit).
+    commits: AtomicUsize,
+}
+
+/// What has been committed: every group up to `last`, except those in `failed`.
+#[derive(Clone, Default)]
+struct Durable {
+    last: u64,
+    failed: Vec<(u64, String)>,
+}
+
+/// The writer connection and the group open on it, if any.
+pub(crate) struct WriterState {
+    pub(crate) conn: Connection,
+    group: Option<Group>,
+    next_group: u64,
+    /// A member's savepoint is open. Seen by `begin_member` only when a member's task was
+    /// cancelled in the middle of a statement: its work is undone there.
+    member_open: bool,
+}
+
+struct Group {
+    number: u64,
+    members: usize,
+    /// When the first member released its savepoint and started waiting.
+    first_pending: Option<Instant>,
+}
+
+/// What a member's `commit` did.
+pub(crate) enum Committed {
+    /// It committed its group, with this outcome; the caller publishes it to the other members.
+    Group(u64, Result<(), String>),
+    /// It left the group open for the next member: wait until group `.0` is durable.
+    Pending(u64),
+    /// Its own work could not be kept (and was undone).
+    Failed(StoreError),
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection) -> Writer {
+        Writer {
+            state: Arc::new(Mutex::new(WriterState { conn, group: None, next_group: 1, member_open: false })),
+            waiting: AtomicUsize::new(0),
+            durable: watch::Sender::new(Durable::default()),
+            commits: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for the writer connection.
+    pub(crate) async fn acquire(&self) -> OwnedMutexGuard<WriterState> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        Arc::clone(&self.state).lock_owned().await
+    }
+
+    /// Whether another transaction is waiting for the writer.
+    pub(crate) fn contended(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> usize {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Returns once group `group` is committed (or has failed).
+    pub(crate) async fn wait_durable(&self, group: u64) -> Result<(), StoreError> {
+        let mut durable = self.durable.subscribe();
+        loop {
+            if let Some(outcome) = outcome_of(&durable.borrow_and_update(), group) {
+                return outcome;
+            }
+            if tokio::time::timeout(FLUSH_AFTER, durable.changed()).await.is_ok() {
+                continue;
+            }
+            // Nobody has committed the group for a while: commit it here, unless someone has.
+            let mut state = self.acquire().await;
+            let flushed = crate::connection::blocking(move || {
+                let flushed = state.flush(group);
+                Ok((state, flushed))
+            })
+            .await;
+            match flushed {
+                Ok((_state, Some(outcome))) => self.publish(group, &outcome),
+                Ok((_state, None)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Records the outcome of group `group`'s `COMMIT` for its members.
+    pub(crate) fn publish(&self, group: u64, outcome: &Result<(), String>) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.durable.send_modify(|durable| {
+            durable.last = durable.last.max(group);
+            if let Err(message) = outcome {
+                durable.failed.push((group, message.clone()));
+                if durable.failed.len() > FAILURES_KEPT {
+                    durable.failed.remove(0);
+                }
+            }
+        });
+    }
+}
+
+fn outcome_of(durable: &Durable, group: u64) -> Option<Result<(), StoreError>> {
+    if durable.last < group {
+        return None;
+    }
+    let failure = durable.failed.iter().find(|(number, _)| *number == group);
+    Some(match failure {
+        Some((_, message)) => Err(StoreError::Backend(format!("commit failed: {message}"))),
+        None => Ok(()),
+    })
+}
+
+impl WriterState {
+    /// Starts a member: opens a group if none is open, then the member's savepoint.
+    pub(crate) fn begin_member(&mut self) -> Result<(), StoreError> {
+        if self.member_open {
+            self.undo_member()?;
+        }
+        if self.group.is_none() {
+            // A transaction abandoned by a failed task must not leak into this one.
+            if !self.conn.is_autocommit() {
+                self.conn.execute_batch("ROLLBACK").map_err(backend)?;
+            }
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            self.group = Some(Group { number: self.next_group, members: 0, first_pending: None });
+            self.next_group += 1;
+        }
+        self.conn.execute_batch("SAVEPOINT member").map_err(backend)?;
+        self.member_open = true;
+        Ok(())
+    }
+
+    /// Ends a member's work: keeps the group open for the next member when one is waiting
+    /// (`contended`) and the group is young and small enough, else commits it.
+    pub(crate) fn commit_member(&mut self, contended: bool) -> Committed {
+        if let Err(error) = self.conn.execute_batch("RELEASE member") {
+            let _ = self.abandon_member();
+            return Committed::Failed(backend(error));
+        }
+        self.member_open = false;
+        let Some(group) = self.group.as_mut() else {
+            return Committed::Failed(StoreError::Backend("no open write group".to_owned()));
+        };
+        group.members += 1;
+        let now = Instant::now();
+        let first_pending = *group.first_pending.get_or_insert(now);
+        let number = group.number;
+        if contended && group.members < MAX_MEMBERS && now.duration_since(first_pending) < MAX_PENDING {
+            return Committed::Pending(number);
+        }
+        Committed::Group(number, self.commit_group())
+    }
+
+    /// Undoes a member that will not commit. Its group stays open for the members before it;
+    /// with none, the group is rolled back. Returns the group left open with members, if any,
+    /// for the caller to commit when nobody else will.
+    pub(crate) fn abandon_member(&mut self) -> Result<Option<u64>, StoreError> {
+        if self.conn.is_autocommit() {
+            self.group = None;
+            self.member_open = false;
+            return Ok(None);
+        }
+        self.undo_member()?;
+        match &self.group {
+            Some(group) if group.members > 0 => Ok(Some(group.number)),
+            _ => {
+                self.group = None;
+                self.conn.execute_batch("ROLLBACK").map_err(backend)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn undo_member(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("ROLLBACK TO member; RELEASE member").map_err(backend)?;
+        self.member_open = false;
+        Ok(())
+    }
+
+    /// Commits group `group` if it is still open (its members all released); `None` if it is
+    /// not the open group (someone committed it already).
+    pub(crate) fn flush(&mut self, group: u64) -> Option<Result<(), String>> {
+        match &self.group {
+            Some(open) if open.number == group => Some(self.commit_group()),
+            _ => None,
+        }
+    }
+
+    fn commit_group(&mut self) -> Result<(), String> {
+        self.group = None;
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(error.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use store::{Method, RequestContext, Store, StoreError, Timestamp, WriteVersion};
+
+    use crate::{Durability, SqliteConfig, SqliteStore};
+
+    fn patient(id: &str) -> WriteVersion {
+        WriteVersion {
+            resource_type: "Patient".into(),
+            id: id.into(),
+            version: 1,
+            method: Method::Post,
+            body: Some(format!(r#"{{"resourceType":"Patient","id":"{id}"}}"#)),
+            index: fhir_search::IndexEntries::default(),
+        }
+    }
+
+    /// Transactions queued behind each other share commits; one that is abandoned (dropped
+    /// without commit, here every fifth) leaves no trace, whichever group it was in, and never
+    /// takes its group's other members down with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn queued_transactions_share_commits_and_abandoned_ones_leave_nothing() -> Result<(), StoreError> {
+        let dir = std::env::temp_dir().join(format!("hestia-group-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let path = dir.join("group.db");
+        let store = Arc::new(
+            SqliteStore::open(SqliteConfig { path: path.clone(), durability: Durability::Full, readers: 2 }).await?,
+        );
+        let ctx = RequestContext::system("group-test", Timestamp::from_micros(1_700_000_000_000_000));
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let (store, ctx) = (Arc::clone(&store), ctx.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin(&ctx).await?;
+                tx.write(patient(&format!("p{i}"))).await?;
+                // Holds the writer long enough for the others to queue behind it.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                if i % 5 == 0 {
+                    drop(tx);
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                Ok::<bool, StoreError>(true)
+            }));
+        }
+        let mut committed = 0;
+        for task in tasks {
+            if task.await.map_err(|e| StoreError::Backend(e.to_string()))?? {
+                committed += 1;
+            }
+        }
+        for i in 0..60 {
+            let read = store.read(&ctx, "Patient", &format!("p{i}")).await;
+            match read {
+                Ok(_) => assert_ne!(i % 5, 0, "abandoned p{i} was written"),
+                Err(StoreError::NotFound { .. }) => assert_eq!(i % 5, 0, "committed p{i} is missing"),
+                Err(other) => return Err(other),
+            }
+        }
+        let commits = store.writer.commits();
+        assert!(commits < committed, "{committed} transactions took {commits} commits: none were grouped");
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+}
