@@ -1,6 +1,6 @@
 //! The loaded model and its look-ups.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -129,7 +129,7 @@ impl Model {
             Ok(raw) => raw,
             Err(error) => panic!("embedded r4-model.json is invalid: {error}"),
         };
-        let mut types = HashMap::new();
+        let mut types = HashMap::default();
         let mut resource_types = Vec::new();
         for mut def in raw.types {
             def.index();
@@ -139,7 +139,7 @@ impl Model {
             types.insert(def.name.clone(), def);
         }
         resource_types.sort();
-        let mut params_by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut params_by_type: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, param) in raw.search_params.iter().enumerate() {
             for base in &param.base {
                 let applies: Vec<String> = if base == "Resource" || base == "DomainResource" {

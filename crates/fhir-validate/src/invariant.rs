@@ -9,7 +9,7 @@
 //! reported. `ele-1` is checked natively (structural validation already rejects empty objects
 //! and arrays; what is left is a primitive whose `_name` carries nothing but an `id`).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fhir_model::{Location, Model};
@@ -52,8 +52,8 @@ impl StandardInvariants {
     pub fn new(model: &'static Model) -> StandardInvariants {
         let skipped: HashSet<&str> = skipped_invariant_keys().chain(["ele-1"]).collect();
         let mut out =
-            StandardInvariants { model, compiled: Vec::new(), by_path: HashMap::new(), unparsable: Vec::new() };
-        let mut seen_types: HashSet<&str> = HashSet::new();
+            StandardInvariants { model, compiled: Vec::new(), by_path: HashMap::default(), unparsable: Vec::new() };
+        let mut seen_types: HashSet<&str> = HashSet::default();
         let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
         pending.extend(["Resource", "DomainResource", "Element", "Extension"]);
         while let Some(name) = pending.pop() {
@@ -101,7 +101,7 @@ impl StandardInvariants {
 
     /// Evaluation errors so far, per constraint key (the constraint was then skipped).
     pub fn evaluation_errors(&self) -> Vec<(&'static str, usize)> {
-        let mut out: HashMap<&'static str, usize> = HashMap::new();
+        let mut out: HashMap<&'static str, usize> = HashMap::default();
         for c in &self.compiled {
             let n = c.errors.load(Ordering::Relaxed);
             if n > 0 {

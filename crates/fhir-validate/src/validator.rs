@@ -1,6 +1,6 @@
 //! The public entry point: a validator built once per model, reused for every resource.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use fhir_model::Model;
@@ -94,10 +94,10 @@ impl std::fmt::Debug for Validator {
 
 /// Finds every primitive type used by any element reachable from the resource types.
 fn primitives(model: &'static Model) -> HashMap<&'static str, Primitive> {
-    let mut seen: HashSet<&'static str> = HashSet::new();
+    let mut seen: HashSet<&'static str> = HashSet::default();
     let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
     pending.extend(["Resource", "Element", "Extension"]);
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     while let Some(name) = pending.pop() {
         if !seen.insert(name) {
             continue;

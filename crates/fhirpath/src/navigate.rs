@@ -1,8 +1,8 @@
 //! Navigation through FHIR JSON, typed by the R4 definitions: members (with choice types and
 //! primitive extensions), children and descendants.
 
+use foldhash::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use fhir_model::{Location, Model};
 use serde_json::{Map, Value};

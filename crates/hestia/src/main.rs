@@ -16,6 +16,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The server allocates and frees many small objects per request (JSON trees, index rows,
+/// FHIRPath collections) from many threads; mimalloc does that in a fraction of glibc's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // A pure computation: no runtime, no logging set-up; errors go to stderr as they are.

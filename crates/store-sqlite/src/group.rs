@@ -11,8 +11,16 @@
 //! durable, so nothing is acknowledged before it is on disk; if the group's `COMMIT` fails, every
 //! member's `commit` fails.
 //!
+//! With `Durability::Full` the group's `COMMIT` itself does not wait for the disk: the writer
+//! connection runs at `synchronous=NORMAL`, and the member that committed gives the writer to
+//! the next transaction first, then fsyncs the log, then tells the members. The next group's
+//! work thus overlaps this group's fsync, and still nothing is acknowledged before its commit
+//! record is on disk (an fsync covers every frame written before it, so a later group's fsync
+//! makes the earlier groups durable too).
+//!
 //! Readers never see a group half done: they read committed snapshots only.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,9 +31,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use crate::connection::backend;
 
-/// A group stops taking members after this many, so a long queue still commits now and then.
+/// A group takes at most this many members, so a long queue still commits now and then.
 const MAX_MEMBERS: usize = 256;
-/// Nor does it take more once its first member has waited this long for durability.
+/// Nor does it take more once its first member has waited this long for durability (a long
+/// member, such as a large bundle, commits its group).
 const MAX_PENDING: Duration = Duration::from_millis(25);
 /// A member that has waited this long for its group checks whether anyone is still going to
 /// commit it (a waiting transaction may have been cancelled instead of taking the writer).
@@ -36,6 +45,9 @@ const FAILURES_KEPT: usize = 16;
 
 pub(crate) struct Writer {
     state: Arc<Mutex<WriterState>>,
+    /// The log file to fsync after each group's `COMMIT`; `None` when commits need not reach
+    /// the disk before they are acknowledged (`Durability::Normal`).
+    fsync_log: Option<PathBuf>,
     /// Transactions waiting for the writer: a member hands the group on only if this is not 0.
     waiting: AtomicUsize,
     durable: watch::Sender<Durable>,
@@ -62,9 +74,12 @@ pub(crate) struct WriterState {
 
 struct Group {
     number: u64,
+    /// Members that released their savepoints.
     members: usize,
-    /// When the first member released its savepoint and started waiting.
-    first_pending: Option<Instant>,
+    /// When the first member released its savepoint and started waiting, and how many
+    /// transactions were waiting for the writer then: the group takes those and no later ones,
+    /// so a steady stream of writes cannot keep the first member waiting.
+    first_pending: Option<(Instant, usize)>,
 }
 
 /// What a member's `commit` did.
@@ -78,9 +93,10 @@ pub(crate) enum Committed {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Writer {
+    pub(crate) fn new(conn: Connection, fsync_log: Option<PathBuf>) -> Writer {
         Writer {
             state: Arc::new(Mutex::new(WriterState { conn, group: None, next_group: 1, member_open: false })),
+            fsync_log,
             waiting: AtomicUsize::new(0),
             durable: watch::Sender::new(Durable::default()),
             commits: AtomicUsize::new(0),
@@ -100,9 +116,9 @@ impl Writer {
         Arc::clone(&self.state).lock_owned().await
     }
 
-    /// Whether another transaction is waiting for the writer.
-    pub(crate) fn contended(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) > 0
+    /// How many transactions are waiting for the writer.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     #[cfg(test)]
@@ -122,21 +138,42 @@ impl Writer {
             }
             // Nobody has committed the group for a while: commit it here, unless someone has.
             let mut state = self.acquire().await;
-            let flushed = crate::connection::blocking(move || {
-                let flushed = state.flush(group);
-                Ok((state, flushed))
-            })
-            .await;
-            match flushed {
-                Ok((_state, Some(outcome))) => self.publish(group, &outcome),
-                Ok((_state, None)) => {}
-                Err(error) => return Err(error),
+            let flushed = crate::connection::blocking(move || Ok(state.flush(group))).await?;
+            if let Some(outcome) = flushed {
+                // Read back at the top of the loop, as every member reads it.
+                let _ = self.finish(group, outcome).await;
             }
         }
     }
 
-    /// Records the outcome of group `group`'s `COMMIT` for its members.
-    pub(crate) fn publish(&self, group: u64, outcome: &Result<(), String>) {
+    /// Completes group `group` once its `COMMIT` ran (and the writer was given back): makes the
+    /// log durable, then tells the members. Returns the group's outcome.
+    pub(crate) async fn finish(&self, group: u64, outcome: Result<(), String>) -> Result<(), String> {
+        let outcome = match (outcome, &self.fsync_log) {
+            (Ok(()), Some(log)) => {
+                let log = log.clone();
+                match crate::connection::blocking(move || Ok(sync_log(&log))).await {
+                    Ok(synced) => synced,
+                    Err(error) => Err(error.to_string()),
+                }
+            }
+            (outcome, _) => outcome,
+        };
+        self.publish(group, &outcome);
+        outcome
+    }
+
+    /// `finish` for callers that cannot wait (a transaction dropped without commit).
+    pub(crate) fn finish_now(&self, group: u64, outcome: Result<(), String>) {
+        let outcome = match (outcome, &self.fsync_log) {
+            (Ok(()), Some(log)) => sync_log(log),
+            (outcome, _) => outcome,
+        };
+        self.publish(group, &outcome);
+    }
+
+    /// Records the outcome of group `group` for its members.
+    fn publish(&self, group: u64, outcome: &Result<(), String>) {
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.durable.send_modify(|durable| {
             durable.last = durable.last.max(group);
@@ -148,6 +185,14 @@ impl Writer {
             }
         });
     }
+}
+
+/// fsyncs the log file. Any descriptor will do: an fsync flushes the file, not the descriptor's
+/// writes. The file is opened afresh each time, so a log that SQLite has recreated is never
+/// missed.
+fn sync_log(log: &std::path::Path) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(log).map_err(|e| e.to_string())?;
+    file.sync_data().map_err(|e| format!("fsync of the log failed: {e}"))
 }
 
 fn outcome_of(durable: &Durable, group: u64) -> Option<Result<(), StoreError>> {
@@ -181,9 +226,9 @@ impl WriterState {
         Ok(())
     }
 
-    /// Ends a member's work: keeps the group open for the next member when one is waiting
-    /// (`contended`) and the group is young and small enough, else commits it.
-    pub(crate) fn commit_member(&mut self, contended: bool) -> Committed {
+    /// Ends a member's work: keeps the group open for the next member when one is waiting and
+    /// was already waiting when the group's first member finished, else commits it.
+    pub(crate) fn commit_member(&mut self, waiting: usize) -> Committed {
         if let Err(error) = self.conn.execute_batch("RELEASE member") {
             let _ = self.abandon_member();
             return Committed::Failed(backend(error));
@@ -194,9 +239,10 @@ impl WriterState {
         };
         group.members += 1;
         let now = Instant::now();
-        let first_pending = *group.first_pending.get_or_insert(now);
+        let (first_pending, queued) = *group.first_pending.get_or_insert((now, waiting));
         let number = group.number;
-        if contended && group.members < MAX_MEMBERS && now.duration_since(first_pending) < MAX_PENDING {
+        let hand_on = waiting > 0 && group.members <= queued.min(MAX_MEMBERS);
+        if hand_on && now.duration_since(first_pending) < MAX_PENDING {
             return Committed::Pending(number);
         }
         Committed::Group(number, self.commit_group())

@@ -59,8 +59,9 @@ impl SqliteStore {
     pub async fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
         let path = config.path.clone();
         let durability = config.durability;
+        // The writer never fsyncs inside a commit; `group` does it after giving the writer back.
         let writer = blocking(move || {
-            let mut conn = open_connection(&path, durability)?;
+            let mut conn = open_connection(&path, Durability::Normal)?;
             schema::migrate(&mut conn)?;
             conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES)
                 .map_err(connection::backend)?;
@@ -70,9 +71,14 @@ impl SqliteStore {
         })
         .await?;
         let checkpointer = checkpoint::Checkpointer::start(config.path.clone(), durability);
+        let fsync_log = (durability == Durability::Full).then(|| {
+            let mut log = config.path.clone().into_os_string();
+            log.push("-wal");
+            PathBuf::from(log)
+        });
         let readers = ReaderPool::new(config.path, config.readers.max(1));
         Ok(SqliteStore {
-            writer: Arc::new(group::Writer::new(writer)),
+            writer: Arc::new(group::Writer::new(writer, fsync_log)),
             readers: Arc::new(readers),
             _checkpointer: checkpointer,
         })

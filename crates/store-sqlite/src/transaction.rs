@@ -17,6 +17,9 @@ pub(crate) struct SqliteTransaction {
     writer: Arc<Writer>,
     /// `None` only while a blocking call has the connection, or after commit.
     state: Option<OwnedMutexGuard<WriterState>>,
+    /// Whether the member's savepoint is open. It opens with the first statement, in the same
+    /// trip to the blocking pool: every trip is time the writer is held and no one else writes.
+    begun: bool,
     tenant: String,
     now: Timestamp,
 }
@@ -24,9 +27,7 @@ pub(crate) struct SqliteTransaction {
 impl SqliteTransaction {
     pub(crate) async fn begin(writer: Arc<Writer>, ctx: &RequestContext) -> Result<SqliteTransaction, StoreError> {
         let state = writer.acquire().await;
-        let mut tx = SqliteTransaction { writer, state: Some(state), tenant: ctx.tenant.0.clone(), now: ctx.now };
-        tx.with_state(WriterState::begin_member).await?;
-        Ok(tx)
+        Ok(SqliteTransaction { writer, state: Some(state), begun: false, tenant: ctx.tenant.0.clone(), now: ctx.now })
     }
 
     async fn with_state<T, F>(&mut self, work: F) -> Result<T, StoreError>
@@ -35,12 +36,17 @@ impl SqliteTransaction {
         F: FnOnce(&mut WriterState) -> Result<T, StoreError> + Send + 'static,
     {
         let mut guard = self.state.take().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
-        let (guard, result) = blocking(move || {
+        let begun = self.begun;
+        let (guard, begun, result) = blocking(move || {
+            if !begun && let Err(error) = guard.begin_member() {
+                return Ok((guard, false, Err(error)));
+            }
             let result = work(&mut guard);
-            Ok((guard, result))
+            Ok((guard, true, result))
         })
         .await?;
         self.state = Some(guard);
+        self.begun = begun;
         result
     }
 
@@ -90,13 +96,18 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        if !self.begun {
+            // Nothing was written: there is nothing to commit.
+            self.state = None;
+            return Ok(());
+        }
         let writer = Arc::clone(&self.writer);
-        let committed = self.with_state(move |state| Ok(state.commit_member(writer.contended()))).await?;
+        let committed = self.with_state(move |state| Ok(state.commit_member(writer.waiting()))).await?;
         // Gives the writer to the next transaction before waiting for this one's group.
         self.state = None;
         match committed {
             Committed::Group(group, outcome) => {
-                self.writer.publish(group, &outcome);
+                let outcome = self.writer.finish(group, outcome).await;
                 outcome.map_err(|message| StoreError::Backend(format!("commit failed: {message}")))
             }
             Committed::Pending(group) => self.writer.wait_durable(group).await,
@@ -108,12 +119,16 @@ impl Transaction for SqliteTransaction {
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
         let Some(mut state) = self.state.take() else { return };
+        if !self.begun {
+            return;
+        }
         match state.abandon_member() {
             // Members before this one wait for their group: commit it now unless another
             // transaction is about to take the writer (it will).
-            Ok(Some(group)) if !self.writer.contended() => {
+            Ok(Some(group)) if self.writer.waiting() == 0 => {
                 if let Some(outcome) = state.flush(group) {
-                    self.writer.publish(group, &outcome);
+                    drop(state);
+                    self.writer.finish_now(group, outcome);
                 }
             }
             Ok(_) => {}
