@@ -4,7 +4,6 @@
 //! Existing resource rows are locked (`FOR UPDATE`) before a version is decided.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use deadpool_postgres::ClientWrapper;
 use store::{StoreError, StoredResource, Timestamp, WriteVersion};
@@ -103,17 +102,7 @@ async fn write_distinct(
         index.add(*rid, write);
     }
     index.insert(client, tenant).await?;
-    Ok(writes
-        .into_iter()
-        .map(|write| StoredResource {
-            resource_type: write.resource_type,
-            id: write.id,
-            version: write.version,
-            last_updated: now,
-            method: write.method,
-            body: write.body.map(Arc::from),
-        })
-        .collect())
+    Ok(writes.into_iter().map(|write| write.stored(now)).collect())
 }
 
 /// Points each resource at its new version: updates the rows in `existing`, inserts the rest.

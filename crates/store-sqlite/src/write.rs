@@ -1,8 +1,6 @@
 //! Writing a version: the version row, the current pointer, and the index rows, in the caller's
 //! transaction.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, OptionalExtension};
 use store::{StoreError, StoredResource, Timestamp, WriteVersion};
 
@@ -73,14 +71,7 @@ pub(crate) fn write_version(
         clear_index(conn, rid)?;
     }
     insert_index(conn, tenant, rid, &write)?;
-    Ok(StoredResource {
-        resource_type: write.resource_type,
-        id: write.id,
-        version: write.version,
-        last_updated: now,
-        method: write.method,
-        body: write.body.map(Arc::from),
-    })
+    Ok(write.stored(now))
 }
 
 /// The index tables, each cleared for the resource before its new rows go in.

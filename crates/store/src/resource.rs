@@ -67,6 +67,20 @@ pub struct WriteVersion {
     pub index: IndexEntries,
 }
 
+impl WriteVersion {
+    /// The version as stored, once written at `now`.
+    pub fn stored(self, now: Timestamp) -> StoredResource {
+        StoredResource {
+            resource_type: self.resource_type,
+            id: self.id,
+            version: self.version,
+            last_updated: now,
+            method: self.method,
+            body: self.body.map(Arc::from),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryScope {
     System,
