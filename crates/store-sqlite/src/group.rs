@@ -55,10 +55,13 @@ pub(crate) struct Writer {
     commits: AtomicUsize,
 }
 
-/// What has been committed: every group up to `last`, except those in `failed`.
+/// Which groups are finished: every group up to `last` (committed, except those in `failed`),
+/// and `early` ones past it. `last` only moves over a contiguous run, so a group never reads as
+/// done because a later group's fsync returned first while its own `COMMIT` had failed.
 #[derive(Clone, Default)]
 struct Durable {
     last: u64,
+    early: std::collections::BTreeSet<u64>,
     failed: Vec<(u64, String)>,
 }
 
@@ -73,7 +76,9 @@ pub(crate) struct WriterState {
 }
 
 struct Group {
-    number: u64,
+    /// Numbered when its first member releases its savepoint: a group rolled back before that
+    /// has no members to tell and takes no number (numbers must all be finished, in order).
+    number: Option<u64>,
     /// Members that released their savepoints.
     members: usize,
     /// When the first member released its savepoint and started waiting, and how many
@@ -84,7 +89,7 @@ struct Group {
 
 /// What a member's `commit` did.
 pub(crate) enum Committed {
-    /// It committed its group, with this outcome; the caller publishes it to the other members.
+    /// It committed its group, with this outcome; the caller finishes it (`Writer::spawn_finish`).
     Group(u64, Result<(), String>),
     /// It left the group open for the next member: wait until group `.0` is durable.
     Pending(u64),
@@ -127,7 +132,7 @@ impl Writer {
     }
 
     /// Returns once group `group` is committed (or has failed).
-    pub(crate) async fn wait_durable(&self, group: u64) -> Result<(), StoreError> {
+    pub(crate) async fn wait_durable(self: &Arc<Self>, group: u64) -> Result<(), StoreError> {
         let mut durable = self.durable.subscribe();
         loop {
             if let Some(outcome) = outcome_of(&durable.borrow_and_update(), group) {
@@ -138,17 +143,32 @@ impl Writer {
             }
             // Nobody has committed the group for a while: commit it here, unless someone has.
             let mut state = self.acquire().await;
-            let flushed = crate::connection::blocking(move || Ok(state.flush(group))).await?;
-            if let Some(outcome) = flushed {
-                // Read back at the top of the loop, as every member reads it.
-                let _ = self.finish(group, outcome).await;
+            let writer = Arc::clone(self);
+            let finishing = crate::connection::blocking(move || {
+                Ok(state.flush(group).map(|outcome| writer.spawn_finish(group, outcome)))
+            })
+            .await?;
+            if let Some(finishing) = finishing {
+                // The outcome is read back at the top of the loop, as every member reads it.
+                let _ = finishing.await;
             }
         }
     }
 
-    /// Completes group `group` once its `COMMIT` ran (and the writer was given back): makes the
-    /// log durable, then tells the members. Returns the group's outcome.
-    pub(crate) async fn finish(&self, group: u64, outcome: Result<(), String>) -> Result<(), String> {
+    /// Completes group `group` once its `COMMIT` ran: makes the log durable, then tells the
+    /// members. Called where the `COMMIT` ran, on the blocking pool, before the writer is given
+    /// back; the work runs on a task of its own, so a caller that is cancelled (a client gone)
+    /// cannot leave the members waiting forever.
+    pub(crate) fn spawn_finish(
+        self: &Arc<Self>,
+        group: u64,
+        outcome: Result<(), String>,
+    ) -> tokio::task::JoinHandle<Result<(), String>> {
+        let writer = Arc::clone(self);
+        tokio::runtime::Handle::current().spawn(async move { writer.finish(group, outcome).await })
+    }
+
+    async fn finish(&self, group: u64, outcome: Result<(), String>) -> Result<(), String> {
         let outcome = match (outcome, &self.fsync_log) {
             (Ok(()), Some(log)) => {
                 let log = log.clone();
@@ -175,15 +195,22 @@ impl Writer {
     /// Records the outcome of group `group` for its members.
     fn publish(&self, group: u64, outcome: &Result<(), String>) {
         self.commits.fetch_add(1, Ordering::Relaxed);
-        self.durable.send_modify(|durable| {
-            durable.last = durable.last.max(group);
-            if let Err(message) = outcome {
-                durable.failed.push((group, message.clone()));
-                if durable.failed.len() > FAILURES_KEPT {
-                    durable.failed.remove(0);
-                }
+        self.durable.send_modify(|durable| durable.finish(group, outcome));
+    }
+}
+
+impl Durable {
+    fn finish(&mut self, group: u64, outcome: &Result<(), String>) {
+        self.early.insert(group);
+        while self.early.remove(&(self.last + 1)) {
+            self.last += 1;
+        }
+        if let Err(message) = outcome {
+            self.failed.push((group, message.clone()));
+            if self.failed.len() > FAILURES_KEPT {
+                self.failed.remove(0);
             }
-        });
+        }
     }
 }
 
@@ -218,8 +245,7 @@ impl WriterState {
                 self.conn.execute_batch("ROLLBACK").map_err(backend)?;
             }
             self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
-            self.group = Some(Group { number: self.next_group, members: 0, first_pending: None });
-            self.next_group += 1;
+            self.group = Some(Group { number: None, members: 0, first_pending: None });
         }
         self.conn.execute_batch("SAVEPOINT member").map_err(backend)?;
         self.member_open = true;
@@ -238,9 +264,13 @@ impl WriterState {
             return Committed::Failed(StoreError::Backend("no open write group".to_owned()));
         };
         group.members += 1;
+        let next_group = &mut self.next_group;
+        let number = *group.number.get_or_insert_with(|| {
+            *next_group += 1;
+            *next_group - 1
+        });
         let now = Instant::now();
         let (first_pending, queued) = *group.first_pending.get_or_insert((now, waiting));
-        let number = group.number;
         let hand_on = waiting > 0 && group.members <= queued.min(MAX_MEMBERS);
         if hand_on && now.duration_since(first_pending) < MAX_PENDING {
             return Committed::Pending(number);
@@ -259,7 +289,7 @@ impl WriterState {
         }
         self.undo_member()?;
         match &self.group {
-            Some(group) if group.members > 0 => Ok(Some(group.number)),
+            Some(Group { number: Some(number), .. }) => Ok(Some(*number)),
             _ => {
                 self.group = None;
                 self.conn.execute_batch("ROLLBACK").map_err(backend)?;
@@ -278,7 +308,7 @@ impl WriterState {
     /// not the open group (someone committed it already).
     pub(crate) fn flush(&mut self, group: u64) -> Option<Result<(), String>> {
         match &self.group {
-            Some(open) if open.number == group => Some(self.commit_group()),
+            Some(open) if open.number == Some(group) => Some(self.commit_group()),
             _ => None,
         }
     }
@@ -317,6 +347,20 @@ mod tests {
         }
     }
 
+    /// A group reads as finished only once every group before it has finished: a later group's
+    /// fsync returning first must not vouch for an earlier group whose `COMMIT` failed.
+    #[test]
+    fn groups_finish_in_order_and_a_failure_stays_with_its_group() {
+        use super::{Durable, outcome_of};
+        let mut durable = Durable::default();
+        durable.finish(2, &Ok(()));
+        assert!(outcome_of(&durable, 2).is_none(), "group 2 reads as done before group 1");
+        durable.finish(1, &Err("disk full".to_owned()));
+        assert!(matches!(outcome_of(&durable, 1), Some(Err(_))));
+        assert!(matches!(outcome_of(&durable, 2), Some(Ok(()))));
+        assert!(outcome_of(&durable, 3).is_none());
+    }
+
     /// Transactions queued behind each other share commits; one that is abandoned (dropped
     /// without commit, here every fifth) leaves no trace, whichever group it was in, and never
     /// takes its group's other members down with it.
@@ -330,7 +374,7 @@ mod tests {
         );
         let ctx = RequestContext::system("group-test", Timestamp::from_micros(1_700_000_000_000_000));
         let mut tasks = Vec::new();
-        for i in 0..60 {
+        for i in 0_usize..60 {
             let (store, ctx) = (Arc::clone(&store), ctx.clone());
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin(&ctx).await?;
@@ -345,13 +389,27 @@ mod tests {
                 Ok::<bool, StoreError>(true)
             }));
         }
-        let mut committed = 0;
-        for task in tasks {
-            if task.await.map_err(|e| StoreError::Backend(e.to_string()))?? {
-                committed += 1;
+        // Requests whose client goes away mid-commit: whatever point they were cancelled at, the
+        // others must still finish (a cancelled committer must not strand its group's members).
+        let cancelled = |i: usize| i % 7 == 3 && i % 5 != 0;
+        for (i, task) in tasks.iter().enumerate() {
+            if cancelled(i) {
+                task.abort();
             }
         }
-        for i in 0..60 {
+        let mut committed = 0;
+        let all = async {
+            for (i, task) in tasks.into_iter().enumerate() {
+                match task.await {
+                    Ok(result) => committed += usize::from(result?),
+                    Err(error) if error.is_cancelled() && cancelled(i) => {}
+                    Err(error) => return Err(StoreError::Backend(error.to_string())),
+                }
+            }
+            Ok(())
+        };
+        tokio::time::timeout(Duration::from_secs(30), all).await.map_err(|_| StoreError::Backend("stuck".into()))??;
+        for i in (0..60).filter(|&i| !cancelled(i)) {
             let read = store.read(&ctx, "Patient", &format!("p{i}")).await;
             match read {
                 Ok(_) => assert_ne!(i % 5, 0, "abandoned p{i} was written"),

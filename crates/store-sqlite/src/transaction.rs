@@ -102,18 +102,35 @@ impl Transaction for SqliteTransaction {
             return Ok(());
         }
         let writer = Arc::clone(&self.writer);
-        let committed = self.with_state(move |state| Ok(state.commit_member(writer.waiting()))).await?;
+        let ending = self
+            .with_state(move |state| {
+                Ok(match state.commit_member(writer.waiting()) {
+                    Committed::Group(group, outcome) => Ending::Finishing(writer.spawn_finish(group, outcome)),
+                    Committed::Pending(group) => Ending::Pending(group),
+                    Committed::Failed(error) => Ending::Failed(error),
+                })
+            })
+            .await?;
         // Gives the writer to the next transaction before waiting for this one's group.
         self.state = None;
-        match committed {
-            Committed::Group(group, outcome) => {
-                let outcome = self.writer.finish(group, outcome).await;
-                outcome.map_err(|message| StoreError::Backend(format!("commit failed: {message}")))
-            }
-            Committed::Pending(group) => self.writer.wait_durable(group).await,
-            Committed::Failed(error) => Err(error),
+        match ending {
+            Ending::Finishing(finishing) => match finishing.await {
+                Ok(outcome) => outcome.map_err(|message| StoreError::Backend(format!("commit failed: {message}"))),
+                Err(error) => Err(StoreError::Backend(format!("commit task failed: {error}"))),
+            },
+            Ending::Pending(group) => self.writer.wait_durable(group).await,
+            Ending::Failed(error) => Err(error),
         }
     }
+}
+
+/// What is left of a member's `commit` once it has given the writer back.
+enum Ending {
+    /// It committed the group: the fsync and the news to the other members are under way.
+    Finishing(tokio::task::JoinHandle<Result<(), String>>),
+    /// Its group is still open: wait for it.
+    Pending(u64),
+    Failed(StoreError),
 }
 
 impl Drop for SqliteTransaction {
