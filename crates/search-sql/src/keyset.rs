@@ -37,12 +37,29 @@ pub fn page_keys(sql: &mut Sql, sort: &[Sort], cursor: Option<&str>) -> Option<V
     Some(keys)
 }
 
-/// `SELECT <keys>, … ORDER BY <keys>`: the select list and the ORDER BY clause.
-pub fn select_and_order(keys: &[Key]) -> (String, String) {
-    let selected: Vec<&str> = keys.iter().map(|k| k.expression.as_str()).collect();
-    let order: Vec<String> =
-        keys.iter().map(|k| format!("{} {}", k.expression, if k.descending { "DESC" } else { "ASC" })).collect();
-    (selected.join(", "), order.join(", "))
+/// The page's statement: the page's keys, then `columns` of each resource's current version
+/// (`v.…`), for the rows of `resource r` that pass `where_sql`, in key order, at most `limit`.
+///
+/// The page is chosen from `resource` alone and only its rows are joined to their versions: a
+/// filter that matches hundreds of rows (a chain through a common identifier) otherwise fetched
+/// and sorted every matching body to keep fifty.
+pub fn page_statement(keys: &[Key], columns: &str, where_sql: &str, limit: i64) -> String {
+    let direction = |k: &Key| if k.descending { "DESC" } else { "ASC" };
+    let inner: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", k.expression)).collect();
+    let inner_order: Vec<String> = keys.iter().map(|k| format!("{} {}", k.expression, direction(k))).collect();
+    let outer: Vec<String> = (0..keys.len()).map(|i| format!("p.k{i}")).collect();
+    let outer_order: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("p.k{i} {}", direction(k))).collect();
+    // `r.rid` is always the last key (`page_keys`).
+    let rid = format!("p.k{}", keys.len().saturating_sub(1));
+    format!(
+        "SELECT {}, {columns} FROM (SELECT {}, r.version AS page_version FROM resource r WHERE {where_sql} \
+         ORDER BY {} LIMIT {limit}) p JOIN resource_version v ON v.rid = {rid} AND v.version = p.page_version \
+         ORDER BY {}",
+        outer.join(", "),
+        inner.join(", "),
+        inner_order.join(", "),
+        outer_order.join(", "),
+    )
 }
 
 /// The cursor text of a row's key values.

@@ -15,5 +15,5 @@ mod translate;
 
 pub use dialect::{Bound, Dialect, KeyKind};
 pub use include::include_statement;
-pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, select_and_order};
+pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, page_statement};
 pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};

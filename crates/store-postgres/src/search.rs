@@ -44,13 +44,8 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
     }
     let keys =
         search_sql::page_keys(&mut sql, &query.sort, query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
-    let (selected, order) = search_sql::select_and_order(&keys);
     let limit = i64::try_from(query.count).unwrap_or(i64::MAX).saturating_add(1);
-    let statement = format!(
-        "SELECT {selected}, {VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-         WHERE {} ORDER BY {order} LIMIT {limit}",
-        sql.where_sql(),
-    );
+    let statement = search_sql::page_statement(&keys, VERSION_COLUMNS, &sql.where_sql(), limit);
     let rows = client.query_typed(&statement, &typed(&values(&sql.values))).await.map_err(backend)?;
     let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     for row in &rows {
