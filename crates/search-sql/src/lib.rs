@@ -2,17 +2,19 @@
 //!
 //! Owns: the translation of `fhir_search` filters, date windows and sort keys into predicates on a
 //! `resource` row alias (chains and `_has` nest the same translation on another alias), the index
-//! table names, and the few places where SQLite and PostgreSQL spell things differently
+//! table names and the composite table's columns, and the few places where SQLite and PostgreSQL spell things differently
 //! (`Dialect`). The tenant and type predicates are added by `Sql::scoped` and by each subquery
 //! here, and nowhere else.
 //! Must not know: connections, drivers, how a backend encodes a bound value (it gets `Bound`s and
 //! converts them), or how a page, a cursor or an include is run.
 
+mod composite;
 mod dialect;
 mod include;
 mod keyset;
 mod translate;
 
+pub use composite::CompositeColumns;
 pub use dialect::{Bound, Dialect, KeyKind};
 pub use include::include_statement;
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, page_statement};

@@ -247,60 +247,24 @@ impl IndexRows {
     }
 }
 
-/// Composite rows: component 0 is a token (or reference), component 1 any kind, component 2 a
-/// number (the MolecularSequence coordinates). Returns the values from `param` on.
+/// A composite row's values from `param` on, laid out by `search_sql::CompositeColumns`.
 fn composite(entry: &fhir_search::CompositeEntry) -> Vec<Value> {
-    use fhir_search::CompositeValue;
-    let mut row = vec![
+    let c = search_sql::CompositeColumns::of(entry);
+    let real = |v: Option<f64>| v.map_or(Value::NullReal, Value::Real);
+    vec![
         Value::Text(entry.param.clone()),
-        Value::NullText,
-        Value::NullText,
-        Value::NullText,
-        Value::NullText,
-        Value::NullReal,
-        Value::NullReal,
-        Value::NullReal,
-        Value::NullText,
-        Value::NullReal,
-        Value::NullReal,
-        Value::NullReal,
-    ];
-    for (index, part) in entry.parts.iter().enumerate() {
-        let at = |slot: usize| match (index, slot) {
-            (0, 0) => Some(1),
-            (0, 1) => Some(2),
-            (1, s) => Some(3 + s),
-            (2, 2) => Some(9),
-            (2, 3) => Some(10),
-            (2, 4) => Some(11),
-            _ => None,
-        };
-        let mut set = |slot: usize, value: Value| {
-            if let Some(cell) = at(slot).and_then(|i| row.get_mut(i)) {
-                *cell = value;
-            }
-        };
-        match part {
-            CompositeValue::Token { system, code } => {
-                set(0, system.clone().into());
-                set(1, code.clone().into());
-            }
-            CompositeValue::Number { system, code, value, low, high } => {
-                set(0, system.clone().into());
-                set(1, code.clone().into());
-                set(2, Value::Real(*value));
-                set(3, Value::Real(*low));
-                set(4, Value::Real(*high));
-            }
-            #[expect(clippy::cast_precision_loss, reason = "microsecond instants fit a double's 53-bit mantissa")]
-            CompositeValue::Date { low, high } => {
-                set(3, Value::Real(*low as f64));
-                set(4, Value::Real(*high as f64));
-            }
-            CompositeValue::String { normalized } => set(5, Value::Text(normalized.clone())),
-        }
-    }
-    row
+        c.c0_system.into(),
+        c.c0_code.into(),
+        c.c1_system.into(),
+        c.c1_code.into(),
+        real(c.c1_value),
+        real(c.c1_low),
+        real(c.c1_high),
+        c.c1_text.into(),
+        real(c.c2_value),
+        real(c.c2_low),
+        real(c.c2_high),
+    ]
 }
 
 #[cfg(test)]

@@ -201,11 +201,8 @@ fn insert_index(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion)
     Ok(())
 }
 
-/// Composite rows: component 0 is a token (or reference), component 1 any kind, component 2 a
-/// number (the MolecularSequence coordinates).
+/// Composite rows, laid out by `search_sql::CompositeColumns`.
 fn composites(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -> Result<(), StoreError> {
-    use fhir_search::CompositeValue;
-    use rusqlite::types::Value as Sql;
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO search_composite (rid, tenant, type, param, c0_system, c0_code, c1_system, c1_code, c1_value, \
@@ -213,51 +210,26 @@ fn composites(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )
         .map_err(backend)?;
-    let text = |v: &Option<String>| v.clone().map_or(Sql::Null, Sql::Text);
     for entry in &write.index.composites {
-        let mut row: Vec<Sql> = vec![
-            Sql::Integer(rid),
-            Sql::Text(tenant.to_owned()),
-            Sql::Text(write.resource_type.clone()),
-            Sql::Text(entry.param.clone()),
+        let c = search_sql::CompositeColumns::of(entry);
+        let row = rusqlite::params![
+            rid,
+            tenant,
+            write.resource_type,
+            entry.param,
+            c.c0_system,
+            c.c0_code,
+            c.c1_system,
+            c.c1_code,
+            c.c1_value,
+            c.c1_low,
+            c.c1_high,
+            c.c1_text,
+            c.c2_value,
+            c.c2_low,
+            c.c2_high
         ];
-        row.resize(15, Sql::Null);
-        for (index, part) in entry.parts.iter().enumerate() {
-            let at = |slot: usize| match (index, slot) {
-                (0, 0) => Some(4),
-                (0, 1) => Some(5),
-                (1, s) => Some(6 + s),
-                (2, 2) => Some(12),
-                (2, 3) => Some(13),
-                (2, 4) => Some(14),
-                _ => None,
-            };
-            let mut set = |slot: usize, value: Sql| {
-                if let Some(cell) = at(slot).and_then(|i| row.get_mut(i)) {
-                    *cell = value;
-                }
-            };
-            match part {
-                CompositeValue::Token { system, code } => {
-                    set(0, text(system));
-                    set(1, text(code));
-                }
-                CompositeValue::Number { system, code, value, low, high } => {
-                    set(0, text(system));
-                    set(1, text(code));
-                    set(2, Sql::Real(*value));
-                    set(3, Sql::Real(*low));
-                    set(4, Sql::Real(*high));
-                }
-                #[expect(clippy::cast_precision_loss, reason = "microsecond instants fit a double's 53-bit mantissa")]
-                CompositeValue::Date { low, high } => {
-                    set(3, Sql::Real(*low as f64));
-                    set(4, Sql::Real(*high as f64));
-                }
-                CompositeValue::String { normalized } => set(5, Sql::Text(normalized.clone())),
-            }
-        }
-        stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(backend)?;
+        stmt.execute(row).map_err(backend)?;
     }
     Ok(())
 }
