@@ -131,6 +131,13 @@ FROM (SELECT rid, tenant, type, param, MIN(LEAST(low, high)) AS lo, MAX(GREATEST
 CREATE INDEX IF NOT EXISTS search_reference_rid_param ON search_reference (rid, param, target_type, target_id);
 DROP INDEX IF EXISTS search_reference_rid;
 "#,
+    // Only absolute references have a `url` (a relative one is a type and an id): indexing the
+    // NULLs cost every reference an index entry that no search can use (`s.url = ?` implies
+    // `url IS NOT NULL`, so the partial index still serves URL searches).
+    r#"
+DROP INDEX IF EXISTS search_reference_url;
+CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, rid) WHERE url IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -173,3 +173,20 @@ async fn identifier_of_type() {
     );
     assert_eq!(server.get("Patient?identifier:of-type=MR").await.status, 400);
 }
+
+/// A reference to another server is found by its absolute URL (`search_reference_url`, an
+/// index over absolute references only), and only by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absolute_references_by_url() {
+    let server = TestServer::start().await;
+    let observation = |subject: &str| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": subject}})
+    };
+    let far = server.post("Observation", &observation("http://other.example/fhir/Patient/9")).await;
+    let far = far.json()["id"].as_str().unwrap().to_owned();
+    server.post("Observation", &observation("Patient/7")).await;
+    let found = ids(&server.get("Observation?subject=http://other.example/fhir/Patient/9").await.json());
+    assert_eq!(found, vec![far]);
+    assert!(ids(&server.get("Observation?subject=http://other.example/fhir/Patient/8").await.json()).is_empty());
+}
