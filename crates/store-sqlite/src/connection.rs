@@ -24,8 +24,9 @@ const READER_CACHE_KIB: u32 = 64 * 1024;
 /// Page cache of the writer: the interior and hot leaf pages of every index a write touches.
 pub(crate) const WRITER_CACHE_KIB: u32 = 512 * 1024;
 /// How much of the database file is mapped (address space, not memory: the kernel's page cache
-/// backs it). SQLite's default build caps it at just under 2 GiB; pages past that are read.
-const MMAP_BYTES: u64 = 0x7fff_0000;
+/// backs it), so the writer's and readers' page reads are memory accesses, not system calls.
+/// The bundled SQLite is built with a 1 TiB cap for it (`.cargo/config.toml`).
+const MMAP_BYTES: u64 = 1 << 40;
 /// The size the log file is truncated to once it has been checkpointed and restarted.
 const WAL_LIMIT_BYTES: u64 = 64 << 20;
 
