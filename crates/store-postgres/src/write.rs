@@ -60,25 +60,27 @@ async fn write_distinct(
         let name = (row.try_get(0).map_err(backend)?, row.try_get(1).map_err(backend)?);
         existing.insert(name, (row.try_get(2).map_err(backend)?, row.try_get(3).map_err(backend)?));
     }
+    // Each write's current row (`rid`, version), if its resource exists.
+    let current: Vec<Option<(i64, i64)>> =
+        writes.iter().map(|w| existing.get(&(w.resource_type.clone(), w.id.clone())).copied()).collect();
     let mut versions = Vec::with_capacity(writes.len());
-    for write in &writes {
+    for (write, current) in writes.iter().zip(&current) {
         let version = i64::try_from(write.version).map_err(|_| conflict(write))?;
-        if let Some((_, current)) = existing.get(&(write.resource_type.clone(), write.id.clone()))
-            && *current >= version
-        {
+        if current.is_some_and(|(_, current)| current >= version) {
             return Err(conflict(write));
         }
         versions.push(version);
     }
     let deleted: Vec<i64> = writes.iter().map(|w| i64::from(w.body.is_none())).collect();
-    let rids = pointers(client, tenant, now, (&writes, &versions, &deleted), &existing)
+    let current_rids: Vec<Option<i64>> = current.iter().map(|c| c.map(|(rid, _)| rid)).collect();
+    let rids = pointers(client, tenant, now, (&writes, &versions, &deleted), &current_rids)
         .await
         .map_err(|e| if is_unique_violation(&e) { conflict(first) } else { backend(e) })?
         .into_iter()
         .collect::<Option<Vec<i64>>>()
         .ok_or_else(|| StoreError::Backend("a written resource has no row".to_owned()))?;
 
-    let updated: Vec<i64> = existing.values().map(|(rid, _)| *rid).collect();
+    let updated: Vec<i64> = current_rids.iter().flatten().copied().collect();
     if !updated.is_empty() {
         clear_index(client, &updated).await?;
     }
@@ -105,20 +107,20 @@ async fn write_distinct(
     Ok(writes.into_iter().map(|write| write.stored(now)).collect())
 }
 
-/// Points each resource at its new version: updates the rows in `existing`, inserts the rest.
-/// Returns every write's `rid`, in order (`None` would mean a row went missing).
+/// Points each resource at its new version: updates the rows of the writes with a current `rid`,
+/// inserts the rest. Returns every write's `rid`, in order (`None` would mean a row went missing).
 async fn pointers(
     client: &ClientWrapper,
     tenant: &str,
     now: Timestamp,
     (writes, versions, deleted): (&[WriteVersion], &[i64], &[i64]),
-    existing: &HashMap<(String, String), (i64, i64)>,
+    current_rids: &[Option<i64>],
 ) -> Result<Vec<Option<i64>>, tokio_postgres::Error> {
     let mut new = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut old = (Vec::new(), Vec::new(), Vec::new());
-    for ((write, version), deleted) in writes.iter().zip(versions).zip(deleted) {
-        match existing.get(&(write.resource_type.clone(), write.id.clone())) {
-            Some((rid, _)) => {
+    for (((write, version), deleted), current) in writes.iter().zip(versions).zip(deleted).zip(current_rids) {
+        match current {
+            Some(rid) => {
                 old.0.push(*rid);
                 old.1.push(*version);
                 old.2.push(*deleted);
@@ -156,10 +158,8 @@ async fn pointers(
     }
     Ok(writes
         .iter()
-        .map(|w| {
-            let name = (w.resource_type.clone(), w.id.clone());
-            existing.get(&name).map(|(rid, _)| *rid).or_else(|| created.get(&name).copied())
-        })
+        .zip(current_rids)
+        .map(|(w, current)| current.or_else(|| created.get(&(w.resource_type.clone(), w.id.clone())).copied()))
         .collect())
 }
 

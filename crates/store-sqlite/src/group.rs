@@ -87,16 +87,6 @@ struct Group {
     first_pending: Option<(Instant, usize)>,
 }
 
-/// What a member's `commit` did.
-pub(crate) enum Committed {
-    /// It committed its group, with this outcome; the caller finishes it (`Writer::spawn_finish`).
-    Group(u64, Result<(), String>),
-    /// It left the group open for the next member: wait until group `.0` is durable.
-    Pending(u64),
-    /// Its own work could not be kept (and was undone).
-    Failed(StoreError),
-}
-
 impl Writer {
     pub(crate) fn new(conn: Connection, fsync_log: Option<PathBuf>) -> Writer {
         Writer {
@@ -142,60 +132,64 @@ impl Writer {
                 continue;
             }
             // Nobody has committed the group for a while: commit it here, unless someone has.
+            // Its outcome is read back at the top of the loop, as every member reads it.
             let mut state = self.acquire().await;
             let writer = Arc::clone(self);
-            let finishing = crate::connection::blocking(move || {
-                Ok(state.flush(group).map(|outcome| writer.spawn_finish(group, outcome)))
+            crate::connection::blocking(move || {
+                if let Some(outcome) = state.flush(group) {
+                    writer.spawn_settle(group, outcome);
+                }
+                Ok(())
             })
             .await?;
-            if let Some(finishing) = finishing {
-                // The outcome is read back at the top of the loop, as every member reads it.
-                let _ = finishing.await;
-            }
         }
     }
 
-    /// Completes group `group` once its `COMMIT` ran: makes the log durable, then tells the
-    /// members. Called where the `COMMIT` ran, on the blocking pool, before the writer is given
-    /// back; the work runs on a task of its own, so a caller that is cancelled (a client gone)
-    /// cannot leave the members waiting forever.
-    pub(crate) fn spawn_finish(
-        self: &Arc<Self>,
-        group: u64,
-        outcome: Result<(), String>,
-    ) -> tokio::task::JoinHandle<Result<(), String>> {
-        let writer = Arc::clone(self);
-        tokio::runtime::Handle::current().spawn(async move { writer.finish(group, outcome).await })
+    /// Ends a member's work, on the blocking pool while it holds the writer: keeps the group open
+    /// for the next member when one is waiting and was already waiting when the group's first
+    /// member finished, else commits it and starts settling it. Returns the group to wait for
+    /// (`wait_durable`).
+    pub(crate) fn commit_member(self: &Arc<Self>, state: &mut WriterState) -> Result<u64, StoreError> {
+        let (group, commit_now) = state.release_member(self.waiting())?;
+        if commit_now {
+            let outcome = state.commit_group();
+            self.spawn_settle(group, outcome);
+        }
+        Ok(group)
     }
 
-    async fn finish(&self, group: u64, outcome: Result<(), String>) -> Result<(), String> {
-        let outcome = match (outcome, &self.fsync_log) {
-            (Ok(()), Some(log)) => {
-                let log = log.clone();
-                match crate::connection::blocking(move || Ok(sync_log(&log))).await {
-                    Ok(synced) => synced,
-                    Err(error) => Err(error.to_string()),
+    /// Undoes a member dropped without `commit`. Members before it wait for their group: it is
+    /// committed here unless another transaction is about to take the writer (that one will).
+    pub(crate) fn abandon_member(&self, mut state: OwnedMutexGuard<WriterState>) {
+        match state.abandon_member() {
+            Ok(Some(group)) if self.waiting() == 0 => {
+                if let Some(outcome) = state.flush(group) {
+                    drop(state);
+                    self.settle(group, outcome);
                 }
             }
-            (outcome, _) => outcome,
-        };
-        self.publish(group, &outcome);
-        outcome
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "rollback of an abandoned transaction failed"),
+        }
     }
 
-    /// `finish` for callers that cannot wait (a transaction dropped without commit).
-    pub(crate) fn finish_now(&self, group: u64, outcome: Result<(), String>) {
+    /// `settle` on a blocking task of its own, started where the `COMMIT` ran: the writer is given
+    /// back without waiting for the disk, and a caller that is cancelled (a client gone) cannot
+    /// leave the group's members waiting forever.
+    fn spawn_settle(self: &Arc<Self>, group: u64, outcome: Result<(), String>) {
+        let writer = Arc::clone(self);
+        drop(tokio::task::spawn_blocking(move || writer.settle(group, outcome)));
+    }
+
+    /// Completes group `group` once its `COMMIT` ran: makes the log durable, then tells the
+    /// members.
+    fn settle(&self, group: u64, outcome: Result<(), String>) {
         let outcome = match (outcome, &self.fsync_log) {
             (Ok(()), Some(log)) => sync_log(log),
             (outcome, _) => outcome,
         };
-        self.publish(group, &outcome);
-    }
-
-    /// Records the outcome of group `group` for its members.
-    fn publish(&self, group: u64, outcome: &Result<(), String>) {
         self.commits.fetch_add(1, Ordering::Relaxed);
-        self.durable.send_modify(|durable| durable.finish(group, outcome));
+        self.durable.send_modify(|durable| durable.finish(group, &outcome));
     }
 }
 
@@ -252,16 +246,16 @@ impl WriterState {
         Ok(())
     }
 
-    /// Ends a member's work: keeps the group open for the next member when one is waiting and
-    /// was already waiting when the group's first member finished, else commits it.
-    pub(crate) fn commit_member(&mut self, waiting: usize) -> Committed {
+    /// Releases a member's savepoint and numbers its group; whether the group commits now
+    /// (see `Writer::commit_member`). A savepoint that cannot be released is undone.
+    fn release_member(&mut self, waiting: usize) -> Result<(u64, bool), StoreError> {
         if let Err(error) = self.conn.execute_batch("RELEASE member") {
             let _ = self.abandon_member();
-            return Committed::Failed(backend(error));
+            return Err(backend(error));
         }
         self.member_open = false;
         let Some(group) = self.group.as_mut() else {
-            return Committed::Failed(StoreError::Backend("no open write group".to_owned()));
+            return Err(StoreError::Backend("no open write group".to_owned()));
         };
         group.members += 1;
         let next_group = &mut self.next_group;
@@ -272,16 +266,13 @@ impl WriterState {
         let now = Instant::now();
         let (first_pending, queued) = *group.first_pending.get_or_insert((now, waiting));
         let hand_on = waiting > 0 && group.members <= queued.min(MAX_MEMBERS);
-        if hand_on && now.duration_since(first_pending) < MAX_PENDING {
-            return Committed::Pending(number);
-        }
-        Committed::Group(number, self.commit_group())
+        Ok((number, !(hand_on && now.duration_since(first_pending) < MAX_PENDING)))
     }
 
     /// Undoes a member that will not commit. Its group stays open for the members before it;
     /// with none, the group is rolled back. Returns the group left open with members, if any,
     /// for the caller to commit when nobody else will.
-    pub(crate) fn abandon_member(&mut self) -> Result<Option<u64>, StoreError> {
+    fn abandon_member(&mut self) -> Result<Option<u64>, StoreError> {
         if self.conn.is_autocommit() {
             self.group = None;
             self.member_open = false;
@@ -306,7 +297,7 @@ impl WriterState {
 
     /// Commits group `group` if it is still open (its members all released); `None` if it is
     /// not the open group (someone committed it already).
-    pub(crate) fn flush(&mut self, group: u64) -> Option<Result<(), String>> {
+    fn flush(&mut self, group: u64) -> Option<Result<(), String>> {
         match &self.group {
             Some(open) if open.number == Some(group) => Some(self.commit_group()),
             _ => None,

@@ -10,7 +10,7 @@ use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, 
 use tokio::sync::OwnedMutexGuard;
 
 use crate::connection::blocking;
-use crate::group::{Committed, Writer, WriterState};
+use crate::group::{Writer, WriterState};
 use crate::{read, search, write};
 
 pub(crate) struct SqliteTransaction {
@@ -102,54 +102,20 @@ impl Transaction for SqliteTransaction {
             return Ok(());
         }
         let writer = Arc::clone(&self.writer);
-        let ending = self
-            .with_state(move |state| {
-                Ok(match state.commit_member(writer.waiting()) {
-                    Committed::Group(group, outcome) => Ending::Finishing(writer.spawn_finish(group, outcome)),
-                    Committed::Pending(group) => Ending::Pending(group),
-                    Committed::Failed(error) => Ending::Failed(error),
-                })
-            })
-            .await?;
-        // Gives the writer to the next transaction before waiting for this one's group.
+        let group = self.with_state(move |state| writer.commit_member(state)).await;
+        // Gives the writer to the next transaction before waiting for this one's group (a member
+        // that failed to release its savepoint has been undone already).
         self.state = None;
-        match ending {
-            Ending::Finishing(finishing) => match finishing.await {
-                Ok(outcome) => outcome.map_err(|message| StoreError::Backend(format!("commit failed: {message}"))),
-                Err(error) => Err(StoreError::Backend(format!("commit task failed: {error}"))),
-            },
-            Ending::Pending(group) => self.writer.wait_durable(group).await,
-            Ending::Failed(error) => Err(error),
-        }
+        self.writer.wait_durable(group?).await
     }
-}
-
-/// What is left of a member's `commit` once it has given the writer back.
-enum Ending {
-    /// It committed the group: the fsync and the news to the other members are under way.
-    Finishing(tokio::task::JoinHandle<Result<(), String>>),
-    /// Its group is still open: wait for it.
-    Pending(u64),
-    Failed(StoreError),
 }
 
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
-        let Some(mut state) = self.state.take() else { return };
-        if !self.begun {
-            return;
-        }
-        match state.abandon_member() {
-            // Members before this one wait for their group: commit it now unless another
-            // transaction is about to take the writer (it will).
-            Ok(Some(group)) if self.writer.waiting() == 0 => {
-                if let Some(outcome) = state.flush(group) {
-                    drop(state);
-                    self.writer.finish_now(group, outcome);
-                }
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "rollback of an abandoned transaction failed"),
+        if let Some(state) = self.state.take()
+            && self.begun
+        {
+            self.writer.abandon_member(state);
         }
     }
 }
