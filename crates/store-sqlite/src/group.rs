@@ -4,10 +4,10 @@
 //! at `COMMIT` (appending its dirty pages to the log and an fsync) is mostly the same pages and
 //! the same fsync as its neighbours': the right edge of every `rid` index, the version table,
 //! the hot runs of the token index. So transactions that queue up behind each other share one
-//! `COMMIT`: each runs inside a savepoint of one open SQLite transaction (the group), and its
-//! `commit` only releases the savepoint when another transaction is already waiting for the
-//! writer. The last member of the group (the one nobody waits behind), or a member whose wait
-//! grows too long, commits the group. A member's `commit` returns only once its group is
+//! `COMMIT`: the first opens an SQLite transaction (the group), each later one runs inside a
+//! savepoint of it, and a member's `commit` only releases its savepoint when another
+//! transaction is already waiting for the writer. The last member of the group (the one nobody
+//! waits behind), or a member whose wait grows too long, commits the group. A member's `commit` returns only once its group is
 //! durable, so nothing is acknowledged before it is on disk; if the group's `COMMIT` fails, every
 //! member's `commit` fails.
 //!
@@ -33,9 +33,11 @@ use crate::connection::backend;
 
 /// A group takes at most this many members, so a long queue still commits now and then.
 const MAX_MEMBERS: usize = 256;
-/// Nor does it take more once its first member has waited this long for durability (a long
-/// member, such as a large bundle, commits its group).
-const MAX_PENDING: Duration = Duration::from_millis(25);
+/// Nor does it take more once it has been open this long. So its first member waits at most
+/// about this long for durability, and a long member, such as a large bundle, commits its
+/// group at once: the next member would pay a savepoint (a copy of every page it changes) to
+/// share a commit with few pages in common.
+const MAX_OPEN: Duration = Duration::from_millis(25);
 /// A member that has waited this long for its group checks whether anyone is still going to
 /// commit it (a waiting transaction may have been cancelled instead of taking the writer).
 const FLUSH_AFTER: Duration = Duration::from_millis(50);
@@ -70,9 +72,21 @@ pub(crate) struct WriterState {
     pub(crate) conn: Connection,
     group: Option<Group>,
     next_group: u64,
-    /// A member's savepoint is open. Seen by `begin_member` only when a member's task was
+    /// The member in progress, if any. Seen by `begin_member` only when a member's task was
     /// cancelled in the middle of a statement: its work is undone there.
-    member_open: bool,
+    member: Option<Member>,
+}
+
+/// How the member in progress is undone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Member {
+    /// The group's first member opened the SQLite transaction and has no savepoint: undoing it
+    /// is rolling back the group, which holds nothing else yet. A savepoint copies every page
+    /// the member changes into the statement journal first, and a big transaction (a bundle)
+    /// is usually alone in its group.
+    Opener,
+    /// A later member, inside its own savepoint.
+    Savepoint,
 }
 
 struct Group {
@@ -81,16 +95,18 @@ struct Group {
     number: Option<u64>,
     /// Members that released their savepoints.
     members: usize,
-    /// When the first member released its savepoint and started waiting, and how many
-    /// transactions were waiting for the writer then: the group takes those and no later ones,
-    /// so a steady stream of writes cannot keep the first member waiting.
-    first_pending: Option<(Instant, usize)>,
+    /// When the group's SQLite transaction began.
+    opened: Instant,
+    /// How many transactions were waiting for the writer when the first member finished: the
+    /// group takes those and no later ones, so a steady stream of writes cannot keep the first
+    /// member waiting.
+    queued: Option<usize>,
 }
 
 impl Writer {
     pub(crate) fn new(conn: Connection, fsync_log: Option<PathBuf>) -> Writer {
         Writer {
-            state: Arc::new(Mutex::new(WriterState { conn, group: None, next_group: 1, member_open: false })),
+            state: Arc::new(Mutex::new(WriterState { conn, group: None, next_group: 1, member: None })),
             fsync_log,
             waiting: AtomicUsize::new(0),
             durable: watch::Sender::new(Durable::default()),
@@ -228,9 +244,9 @@ fn outcome_of(durable: &Durable, group: u64) -> Option<Result<(), StoreError>> {
 }
 
 impl WriterState {
-    /// Starts a member: opens a group if none is open, then the member's savepoint.
+    /// Starts a member: the group's opener if none is open, else a savepoint in the open group.
     pub(crate) fn begin_member(&mut self) -> Result<(), StoreError> {
-        if self.member_open {
+        if self.member.is_some() {
             self.undo_member()?;
         }
         if self.group.is_none() {
@@ -239,21 +255,26 @@ impl WriterState {
                 self.conn.execute_batch("ROLLBACK").map_err(backend)?;
             }
             self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
-            self.group = Some(Group { number: None, members: 0, first_pending: None });
+            self.group = Some(Group { number: None, members: 0, opened: Instant::now(), queued: None });
+            self.member = Some(Member::Opener);
+        } else {
+            self.conn.execute_batch("SAVEPOINT member").map_err(backend)?;
+            self.member = Some(Member::Savepoint);
         }
-        self.conn.execute_batch("SAVEPOINT member").map_err(backend)?;
-        self.member_open = true;
         Ok(())
     }
 
-    /// Releases a member's savepoint and numbers its group; whether the group commits now
-    /// (see `Writer::commit_member`). A savepoint that cannot be released is undone.
+    /// Ends a member's work (releasing its savepoint, if it has one) and numbers its group;
+    /// whether the group commits now (see `Writer::commit_member`). A savepoint that cannot be
+    /// released is undone.
     fn release_member(&mut self, waiting: usize) -> Result<(u64, bool), StoreError> {
-        if let Err(error) = self.conn.execute_batch("RELEASE member") {
+        if self.member == Some(Member::Savepoint)
+            && let Err(error) = self.conn.execute_batch("RELEASE member")
+        {
             let _ = self.abandon_member();
             return Err(backend(error));
         }
-        self.member_open = false;
+        self.member = None;
         let Some(group) = self.group.as_mut() else {
             return Err(StoreError::Backend("no open write group".to_owned()));
         };
@@ -263,10 +284,9 @@ impl WriterState {
             *next_group += 1;
             *next_group - 1
         });
-        let now = Instant::now();
-        let (first_pending, queued) = *group.first_pending.get_or_insert((now, waiting));
-        let hand_on = waiting > 0 && group.members <= queued.min(MAX_MEMBERS);
-        Ok((number, !(hand_on && now.duration_since(first_pending) < MAX_PENDING)))
+        let queued = *group.queued.get_or_insert(waiting);
+        let hand_on = waiting > 0 && group.members <= queued.min(MAX_MEMBERS) && group.opened.elapsed() < MAX_OPEN;
+        Ok((number, !hand_on))
     }
 
     /// Undoes a member that will not commit. Its group stays open for the members before it;
@@ -275,7 +295,7 @@ impl WriterState {
     fn abandon_member(&mut self) -> Result<Option<u64>, StoreError> {
         if self.conn.is_autocommit() {
             self.group = None;
-            self.member_open = false;
+            self.member = None;
             return Ok(None);
         }
         self.undo_member()?;
@@ -283,15 +303,29 @@ impl WriterState {
             Some(Group { number: Some(number), .. }) => Ok(Some(*number)),
             _ => {
                 self.group = None;
-                self.conn.execute_batch("ROLLBACK").map_err(backend)?;
+                if !self.conn.is_autocommit() {
+                    self.conn.execute_batch("ROLLBACK").map_err(backend)?;
+                }
                 Ok(None)
             }
         }
     }
 
+    /// Undoes the member in progress: back to its savepoint, or, for the group's opener, the
+    /// whole (so far empty) group.
     fn undo_member(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("ROLLBACK TO member; RELEASE member").map_err(backend)?;
-        self.member_open = false;
+        match self.member.take() {
+            Some(Member::Savepoint) => {
+                self.conn.execute_batch("ROLLBACK TO member; RELEASE member").map_err(backend)?;
+            }
+            Some(Member::Opener) => {
+                self.group = None;
+                if !self.conn.is_autocommit() {
+                    self.conn.execute_batch("ROLLBACK").map_err(backend)?;
+                }
+            }
+            None => {}
+        }
         Ok(())
     }
 
@@ -412,6 +446,45 @@ mod tests {
         assert!(commits < committed, "{committed} transactions took {commits} commits: none were grouped");
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    /// The opener of a group has no savepoint: undoing it rolls back the group, while undoing a
+    /// later member leaves the opener's work in place.
+    #[test]
+    fn an_undone_opener_empties_its_group_and_an_undone_member_keeps_the_opener() -> Result<(), StoreError> {
+        use super::{Member, WriterState};
+        use crate::connection::backend;
+        let conn = rusqlite::Connection::open_in_memory().map_err(backend)?;
+        conn.execute_batch("CREATE TABLE t (v TEXT)").map_err(backend)?;
+        let mut state = WriterState { conn, group: None, next_group: 1, member: None };
+        let rows = |state: &WriterState| -> Result<Vec<String>, StoreError> {
+            let mut stmt = state.conn.prepare("SELECT v FROM t").map_err(backend)?;
+            let rows = stmt.query_map([], |row| row.get(0)).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        };
+        let insert =
+            |state: &WriterState, v: &str| state.conn.execute("INSERT INTO t VALUES (?1)", [v]).map_err(backend);
+
+        state.begin_member()?;
+        assert_eq!(state.member, Some(Member::Opener));
+        insert(&state, "abandoned opener")?;
+        let left = state.abandon_member()?;
+        assert_eq!(left, None, "an abandoned opener leaves no group to commit");
+        assert!(state.conn.is_autocommit() && state.group.is_none());
+        assert!(rows(&state)?.is_empty());
+
+        state.begin_member()?;
+        insert(&state, "opener")?;
+        let (group, commit_now) = state.release_member(1)?;
+        assert!(!commit_now, "one transaction is waiting: the group stays open for it");
+        state.begin_member()?;
+        assert_eq!(state.member, Some(Member::Savepoint));
+        insert(&state, "abandoned member")?;
+        let left = state.abandon_member()?;
+        assert_eq!(left, Some(group));
+        assert!(matches!(state.flush(group), Some(Ok(()))));
+        assert_eq!(rows(&state)?, ["opener"]);
         Ok(())
     }
 }

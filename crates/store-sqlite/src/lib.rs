@@ -29,7 +29,7 @@ use fhir_search::SearchQuery;
 use store::{HistoryPage, HistoryQuery, RequestContext, SearchPage, Store, StoreError, StoredResource, Transaction};
 
 pub use crate::backup::{backup, restore};
-use crate::connection::{ReaderPool, blocking, open_connection};
+use crate::connection::{ReaderPool, Work, blocking, open_connection};
 use crate::transaction::SqliteTransaction;
 
 /// How hard a commit pushes data to disk.
@@ -67,6 +67,7 @@ impl SqliteStore {
                 .map_err(connection::backend)?;
             conn.pragma_update(None, "cache_size", -i64::from(connection::WRITER_CACHE_KIB))
                 .map_err(connection::backend)?;
+            conn.pragma_update(None, "mmap_size", connection::WRITER_MMAP_BYTES).map_err(connection::backend)?;
             Ok(conn)
         })
         .await?;
@@ -93,7 +94,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn read(&self, ctx: &RequestContext, resource_type: &str, id: &str) -> Result<StoredResource, StoreError> {
         let (tenant, resource_type, id) = (ctx.tenant.0.clone(), resource_type.to_owned(), id.to_owned());
-        self.readers.run(move |conn| read::current(conn, &tenant, &resource_type, &id)).await
+        self.readers.run(Work::Point, move |conn| read::current(conn, &tenant, &resource_type, &id)).await
     }
 
     async fn vread(
@@ -104,17 +105,17 @@ impl Store for SqliteStore {
         version: u64,
     ) -> Result<StoredResource, StoreError> {
         let (tenant, resource_type, id) = (ctx.tenant.0.clone(), resource_type.to_owned(), id.to_owned());
-        self.readers.run(move |conn| read::version(conn, &tenant, &resource_type, &id, version)).await
+        self.readers.run(Work::Point, move |conn| read::version(conn, &tenant, &resource_type, &id, version)).await
     }
 
     async fn history(&self, ctx: &RequestContext, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
         let (tenant, query) = (ctx.tenant.0.clone(), query.clone());
-        self.readers.run(move |conn| history::page(conn, &tenant, &query)).await
+        self.readers.run(Work::Scan, move |conn| history::page(conn, &tenant, &query)).await
     }
 
     async fn search(&self, ctx: &RequestContext, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         let (tenant, query) = (ctx.tenant.0.clone(), query.clone());
-        self.readers.run(move |conn| search::page(conn, &tenant, &query)).await
+        self.readers.run(Work::Scan, move |conn| search::page(conn, &tenant, &query)).await
     }
 
     async fn begin(&self, ctx: &RequestContext) -> Result<Box<dyn Transaction>, StoreError> {
@@ -123,6 +124,8 @@ impl Store for SqliteStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        self.readers.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(connection::backend)).await
+        self.readers
+            .run(Work::Point, |conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(connection::backend))
+            .await
     }
 }

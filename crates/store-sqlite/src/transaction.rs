@@ -9,17 +9,24 @@ use rusqlite::Connection;
 use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, WriteVersion};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::connection::blocking;
+use crate::connection::{self, Work};
 use crate::group::{Writer, WriterState};
 use crate::{read, search, write};
 
+/// Writes up to this many versions count as `Work::Point`; a bundle's are `Work::Scan`.
+const SMALL_WRITE: usize = 8;
+
 pub(crate) struct SqliteTransaction {
     writer: Arc<Writer>,
-    /// `None` only while a blocking call has the connection, or after commit.
+    /// `None` only while a call has the connection (it moves into the call, which may run on
+    /// the blocking pool), or after commit.
     state: Option<OwnedMutexGuard<WriterState>>,
-    /// Whether the member's savepoint is open. It opens with the first statement, in the same
-    /// trip to the blocking pool: every trip is time the writer is held and no one else writes.
+    /// Whether the member has begun (see `WriterState::begin_member`). It begins with the first
+    /// statement, in the same call: the writer is held from `begin`, and a transaction that
+    /// writes nothing needs no group.
     begun: bool,
+    /// Versions written so far: how much the commit will have to write.
+    written: usize,
     tenant: String,
     now: Timestamp,
 }
@@ -27,17 +34,20 @@ pub(crate) struct SqliteTransaction {
 impl SqliteTransaction {
     pub(crate) async fn begin(writer: Arc<Writer>, ctx: &RequestContext) -> Result<SqliteTransaction, StoreError> {
         let state = writer.acquire().await;
-        Ok(SqliteTransaction { writer, state: Some(state), begun: false, tenant: ctx.tenant.0.clone(), now: ctx.now })
+        let tenant = ctx.tenant.0.clone();
+        Ok(SqliteTransaction { writer, state: Some(state), begun: false, written: 0, tenant, now: ctx.now })
     }
 
-    async fn with_state<T, F>(&mut self, work: F) -> Result<T, StoreError>
+    /// Runs `work` on the writer connection, opening the member's savepoint first if this is
+    /// its first statement.
+    async fn with_state<T, F>(&mut self, cost: Work, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut WriterState) -> Result<T, StoreError> + Send + 'static,
     {
         let mut guard = self.state.take().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
         let begun = self.begun;
-        let (guard, begun, result) = blocking(move || {
+        let (guard, begun, result) = connection::run(cost, move || {
             if !begun && let Err(error) = guard.begin_member() {
                 return Ok((guard, false, Err(error)));
             }
@@ -50,12 +60,12 @@ impl SqliteTransaction {
         result
     }
 
-    async fn with_conn<T, F>(&mut self, work: F) -> Result<T, StoreError>
+    async fn with_conn<T, F>(&mut self, cost: Work, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.with_state(move |state| work(&mut state.conn)).await
+        self.with_state(cost, move |state| work(&mut state.conn)).await
     }
 }
 
@@ -63,22 +73,25 @@ impl SqliteTransaction {
 impl Transaction for SqliteTransaction {
     async fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredResource>, StoreError> {
         let (tenant, resource_type, id) = (self.tenant.clone(), resource_type.to_owned(), id.to_owned());
-        self.with_conn(move |conn| read::current_any(conn, &tenant, &resource_type, &id)).await
+        self.with_conn(Work::Point, move |conn| read::current_any(conn, &tenant, &resource_type, &id)).await
     }
 
     async fn search(&mut self, query: &SearchQuery) -> Result<Vec<StoredResource>, StoreError> {
         let (tenant, query) = (self.tenant.clone(), query.clone());
-        self.with_conn(move |conn| search::page(conn, &tenant, &query).map(|page| page.resources)).await
+        self.with_conn(Work::Scan, move |conn| search::page(conn, &tenant, &query).map(|page| page.resources)).await
     }
 
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
         let (tenant, now) = (self.tenant.clone(), self.now);
-        self.with_conn(move |conn| write::write_version(conn, &tenant, now, version)).await
+        self.written += 1;
+        self.with_conn(Work::Point, move |conn| write::write_version(conn, &tenant, now, version)).await
     }
 
     async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
         let (tenant, now) = (self.tenant.clone(), self.now);
-        self.with_conn(move |conn| {
+        self.written += versions.len();
+        let cost = if versions.len() > SMALL_WRITE { Work::Scan } else { Work::Point };
+        self.with_conn(cost, move |conn| {
             versions.into_iter().map(|version| write::write_version(conn, &tenant, now, version)).collect()
         })
         .await
@@ -92,7 +105,8 @@ impl Transaction for SqliteTransaction {
         index: fhir_search::IndexEntries,
     ) -> Result<bool, StoreError> {
         let (tenant, resource_type, id) = (self.tenant.clone(), resource_type.to_owned(), id.to_owned());
-        self.with_conn(move |conn| write::reindex(conn, &tenant, &resource_type, &id, version, &index)).await
+        self.with_conn(Work::Point, move |conn| write::reindex(conn, &tenant, &resource_type, &id, version, &index))
+            .await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -102,7 +116,9 @@ impl Transaction for SqliteTransaction {
             return Ok(());
         }
         let writer = Arc::clone(&self.writer);
-        let group = self.with_state(move |state| writer.commit_member(state)).await;
+        // The commit writes the group's changed pages to the log: as many as its writes touched.
+        let cost = if self.written > SMALL_WRITE { Work::Scan } else { Work::Point };
+        let group = self.with_state(cost, move |state| writer.commit_member(state)).await;
         // Gives the writer to the next transaction before waiting for this one's group (a member
         // that failed to release its savepoint has been undone already).
         self.state = None;

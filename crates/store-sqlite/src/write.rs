@@ -18,12 +18,17 @@ pub(crate) fn write_version(
         version: write.version,
     };
     let version = i64::try_from(write.version).map_err(|_| conflict())?;
-    let existing: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT rid, version FROM resource WHERE tenant = ?1 AND type = ?2 AND id = ?3")
-        .map_err(backend)?
-        .query_row((tenant, &write.resource_type, &write.id), |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()
-        .map_err(backend)?;
+    // Version 1 is a resource that must not exist yet (a re-created one continues its history):
+    // the insert's unique key is the check, so a create costs one descent of that index, not two.
+    let existing: Option<(i64, i64)> = if version == 1 {
+        None
+    } else {
+        conn.prepare_cached("SELECT rid, version FROM resource WHERE tenant = ?1 AND type = ?2 AND id = ?3")
+            .map_err(backend)?
+            .query_row((tenant, &write.resource_type, &write.id), |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
+            .map_err(backend)?
+    };
     let deleted = i64::from(write.body.is_none());
     let rid = match existing {
         Some((_, current)) if current >= version => return Err(conflict()),
@@ -35,13 +40,18 @@ pub(crate) fn write_version(
             rid
         }
         None => {
-            conn.prepare_cached(
-                "INSERT INTO resource (tenant, type, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(backend)?
-            .execute((tenant, &write.resource_type, &write.id, version, now.micros(), deleted))
-            .map_err(backend)?;
-            conn.last_insert_rowid()
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO resource (tenant, type, id, version, last_updated, deleted) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(backend)?
+                .execute((tenant, &write.resource_type, &write.id, version, now.micros(), deleted));
+            match inserted {
+                Ok(_) => conn.last_insert_rowid(),
+                Err(error) if is_constraint_violation(&error) => return Err(conflict()),
+                Err(error) => return Err(backend(error)),
+            }
         }
     };
     let inserted = conn
@@ -62,9 +72,7 @@ pub(crate) fn write_version(
         ));
     match inserted {
         Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            return Err(conflict());
-        }
+        Err(error) if is_constraint_violation(&error) => return Err(conflict()),
         Err(error) => return Err(backend(error)),
     }
     if existing.is_some() {
@@ -72,6 +80,10 @@ pub(crate) fn write_version(
     }
     insert_index(conn, tenant, rid, &write)?;
     Ok(write.stored(now))
+}
+
+fn is_constraint_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
 /// The index tables, each cleared for the resource before its new rows go in.
@@ -232,4 +244,41 @@ fn composites(conn: &Connection, tenant: &str, rid: i64, write: &WriteVersion) -
         stmt.execute(row).map_err(backend)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use store::{Method, StoreError, Timestamp, WriteVersion};
+
+    use crate::connection::backend;
+
+    fn patient(id: &str, version: u64) -> WriteVersion {
+        WriteVersion {
+            resource_type: "Patient".into(),
+            id: id.into(),
+            version,
+            method: Method::Put,
+            body: Some(format!(r#"{{"resourceType":"Patient","id":"{id}"}}"#)),
+            index: fhir_search::IndexEntries::default(),
+        }
+    }
+
+    /// A first version is written without looking the resource up: the unique key must still
+    /// refuse it when the resource exists, and leave the existing one as it was.
+    #[test]
+    fn a_first_version_of_an_existing_resource_conflicts() -> Result<(), StoreError> {
+        let mut conn = rusqlite::Connection::open_in_memory().map_err(backend)?;
+        crate::schema::migrate(&mut conn)?;
+        let now = Timestamp::from_micros(1_700_000_000_000_000);
+        super::write_version(&conn, "t", now, patient("p1", 1))?;
+        super::write_version(&conn, "t", now, patient("p1", 2))?;
+        let again = super::write_version(&conn, "t", now, patient("p1", 1));
+        assert!(matches!(again, Err(StoreError::VersionConflict { version: 1, .. })), "{again:?}");
+        let current: i64 = conn
+            .query_row("SELECT version FROM resource WHERE tenant = 't' AND id = 'p1'", [], |row| row.get(0))
+            .map_err(backend)?;
+        assert_eq!(current, 2);
+        super::write_version(&conn, "other", now, patient("p1", 1))?;
+        Ok(())
+    }
 }
