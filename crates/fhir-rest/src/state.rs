@@ -56,11 +56,12 @@ impl AppState {
         config: RestConfig,
     ) -> AppState {
         let model = fhir_model::r4();
+        let registry = SearchRegistry::new(model).with_own_base(own_base(&config));
         AppState {
             store,
             clock,
             ids,
-            registry: Arc::new(RwLock::new(Arc::new(SearchRegistry::new(model)))),
+            registry: Arc::new(RwLock::new(Arc::new(registry))),
             reindex: Arc::new(Mutex::new(crate::reindex::ReindexStatus::default())),
             validator: Arc::new(Validator::new(model)),
             config: Arc::new(config),
@@ -87,10 +88,16 @@ impl AppState {
     }
 
     pub(crate) fn set_registry(&self, registry: SearchRegistry) {
-        let registry = Arc::new(registry);
+        let registry = Arc::new(registry.with_own_base(own_base(&self.config)));
         match self.registry.write() {
             Ok(mut guard) => *guard = registry,
             Err(poisoned) => *poisoned.into_inner() = registry,
         }
     }
+}
+
+/// Absolute references under the configured base are this server's own; with no base
+/// configured, none are (see `fhir_search::OwnBase` for why not the `Host` header's).
+fn own_base(config: &RestConfig) -> fhir_search::OwnBase {
+    fhir_search::OwnBase::new(config.base_url.as_deref())
 }

@@ -5,6 +5,7 @@
 use fhir_model::SearchParamType;
 use serde_json::Value;
 
+use crate::base::OwnBase;
 use crate::date::parse_date_range;
 use crate::index::{
     CompositeEntry, CompositeValue, DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry,
@@ -18,17 +19,18 @@ pub fn extract(registry: &SearchRegistry, resource: &Value) -> IndexEntries {
     let mut entries = IndexEntries::default();
     let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else { return entries };
     let ctx = fhirpath::EvalContext::new().with_resource(resource).with_root_resource(resource);
+    let own = registry.own_base();
     for param in registry.params(resource_type) {
         if param.kind == SearchParamType::Composite {
             let Ok(items) = param.expression.evaluate(&ctx, resource) else { continue };
             for item in items {
-                composite(param, &ctx, item, &mut entries.composites);
+                composite(param, own, &ctx, item, &mut entries.composites);
             }
             continue;
         }
         let Ok(nodes) = param.expression.evaluate_nodes(&ctx, resource) else { continue };
         for (node, type_name) in nodes {
-            add(param, type_name, node, &mut entries);
+            add(param, own, type_name, node, &mut entries);
         }
     }
     entries
@@ -37,6 +39,7 @@ pub fn extract(registry: &SearchRegistry, resource: &Value) -> IndexEntries {
 /// Evaluates each component on the same node and stores every combination of their values.
 fn composite<'a>(
     param: &IndexedParam,
+    own: &OwnBase,
     ctx: &fhirpath::EvalContext<'a>,
     element: fhirpath::Item<'a>,
     out: &mut Vec<CompositeEntry>,
@@ -47,7 +50,7 @@ fn composite<'a>(
         let mut values = Vec::new();
         for item in &items {
             if let Some(json) = item.json() {
-                component_values(*kind, item.type_name(), json, &mut values);
+                component_values(*kind, own, item.type_name(), json, &mut values);
             }
         }
         if values.is_empty() {
@@ -68,11 +71,17 @@ fn composite<'a>(
 }
 
 /// One component's values, through the same conversions as plain parameters.
-fn component_values(kind: SearchParamType, type_name: &str, node: &Value, out: &mut Vec<CompositeValue>) {
+fn component_values(
+    kind: SearchParamType,
+    own: &OwnBase,
+    type_name: &str,
+    node: &Value,
+    out: &mut Vec<CompositeValue>,
+) {
     let mut entries = IndexEntries::default();
     match kind {
         SearchParamType::Token => tokens("", type_name, node, &mut entries.tokens),
-        SearchParamType::Reference => references("", type_name, node, &mut entries.references),
+        SearchParamType::Reference => references("", own, type_name, node, &mut entries.references),
         SearchParamType::Quantity => quantities("", type_name, node, &mut entries.quantities),
         SearchParamType::Date => dates("", type_name, node, &mut entries.dates),
         SearchParamType::String => strings("", type_name, node, &mut entries.strings),
@@ -111,7 +120,7 @@ fn component_values(kind: SearchParamType, type_name: &str, node: &Value, out: &
     out.extend(entries.strings.into_iter().map(|s| CompositeValue::String { normalized: s.normalized }));
 }
 
-fn add(param: &IndexedParam, type_name: &str, node: &Value, entries: &mut IndexEntries) {
+fn add(param: &IndexedParam, own: &OwnBase, type_name: &str, node: &Value, entries: &mut IndexEntries) {
     match param.kind {
         SearchParamType::Token => tokens(&param.code, type_name, node, &mut entries.tokens),
         SearchParamType::String => strings(&param.code, type_name, node, &mut entries.strings),
@@ -122,7 +131,7 @@ fn add(param: &IndexedParam, type_name: &str, node: &Value, entries: &mut IndexE
             }
         }
         SearchParamType::Quantity => quantities(&param.code, type_name, node, &mut entries.quantities),
-        SearchParamType::Reference => references(&param.code, type_name, node, &mut entries.references),
+        SearchParamType::Reference => references(&param.code, own, type_name, node, &mut entries.references),
         SearchParamType::Uri => {
             if let Some(uri) = node.as_str() {
                 entries.uris.push(UriEntry { param: param.code.clone(), uri: uri.to_owned() });
@@ -339,7 +348,7 @@ pub(crate) fn canonical_condition(condition: &mut crate::ir::NumberCondition) {
     condition.high *= factor;
 }
 
-fn references(param: &str, type_name: &str, node: &Value, out: &mut Vec<ReferenceEntry>) {
+fn references(param: &str, own: &OwnBase, type_name: &str, node: &Value, out: &mut Vec<ReferenceEntry>) {
     let mut entry = ReferenceEntry {
         param: param.to_owned(),
         target_type: None,
@@ -359,7 +368,7 @@ fn references(param: &str, type_name: &str, node: &Value, out: &mut Vec<Referenc
         _ => node.as_str().map(str::to_owned),
     };
     if let Some(reference) = reference.filter(|r| !r.starts_with('#')) {
-        if let Some((target_type, target_id)) = local_target(&reference) {
+        if let Some((target_type, target_id)) = own.target(&reference) {
             entry.target_type = Some(target_type);
             entry.target_id = Some(target_id);
         }
@@ -370,19 +379,6 @@ fn references(param: &str, type_name: &str, node: &Value, out: &mut Vec<Referenc
     if entry.target_id.is_some() || entry.url.is_some() || entry.identifier_value.is_some() {
         out.push(entry);
     }
-}
-
-/// `Patient/1`, `Patient/1/_history/2` and `http://host/fhir/Patient/1` name `(Patient, 1)`.
-pub fn local_target(reference: &str) -> Option<(String, String)> {
-    let path = reference.split(['?', '#']).next()?;
-    let segments: Vec<&str> = path.split('/').collect();
-    let (t, id) = match segments.as_slice() {
-        [.., t, id, "_history", _] => (*t, *id),
-        [.., t, id] => (*t, *id),
-        _ => return None,
-    };
-    let is_type = t.starts_with(|c: char| c.is_ascii_uppercase()) && fhir_model::r4().is_resource_type(t);
-    if is_type && !id.is_empty() { Some((t.to_owned(), id.to_owned())) } else { None }
 }
 
 #[cfg(test)]

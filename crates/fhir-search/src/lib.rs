@@ -7,6 +7,7 @@
 //! Invariants: a parameter is listed as supported only if it is both extracted on write and
 //! understood on search; everything else is rejected (strict) or reported as ignored (lenient).
 
+mod base;
 mod custom;
 mod date;
 mod extract;
@@ -16,9 +17,10 @@ mod parse;
 mod registry;
 mod window;
 
+pub use base::{OwnBase, relative_target};
 pub use custom::definition_from_resource;
 pub use date::{DateRange, parse_date_range};
-pub use extract::{extract, local_target};
+pub use extract::extract;
 pub use index::{
     CompositeEntry, CompositeValue, DateEntry, IndexEntries, NumberEntry, QuantityEntry, ReferenceEntry, StringEntry,
     TokenEntry, UriEntry, normalize,

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use fhir_model::{Model, SearchParamDef, SearchParamType};
 
+use crate::base::OwnBase;
+
 /// A search parameter that Hestia indexes for one resource type.
 pub struct IndexedParam {
     pub code: String,
@@ -30,6 +32,8 @@ pub struct SearchRegistry {
     by_type: HashMap<String, Vec<IndexedParam>>,
     /// SearchParameter resources stored on this server, by canonical URL.
     custom: Vec<Arc<SearchParamDef>>,
+    /// Which absolute references name this server's resources (see `base`).
+    own_base: OwnBase,
 }
 
 /// Parameters answered from the resource table itself rather than an index table.
@@ -79,6 +83,17 @@ impl SearchRegistry {
         SearchRegistry::with_custom(model, Vec::new())
     }
 
+    /// The same registry, resolving absolute references under `own_base` to local resources.
+    pub fn with_own_base(mut self, own_base: OwnBase) -> SearchRegistry {
+        self.own_base = own_base;
+        self
+    }
+
+    /// Which references name this server's own resources, on write and on search alike.
+    pub fn own_base(&self) -> &OwnBase {
+        &self.own_base
+    }
+
     /// The core parameters plus SearchParameter resources stored on this server; a custom
     /// parameter with the code of a core one replaces it for its base types.
     pub fn with_custom(model: &'static Model, custom: Vec<SearchParamDef>) -> SearchRegistry {
@@ -98,7 +113,7 @@ impl SearchRegistry {
             }
             by_type.insert(resource_type.clone(), params);
         }
-        SearchRegistry { model, by_type, custom }
+        SearchRegistry { model, by_type, custom, own_base: OwnBase::default() }
     }
 
     /// The stored SearchParameters this registry was built with.

@@ -100,7 +100,9 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, env = "HESTIA_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
-    /// Public base URL of the FHIR endpoint (default: derived from the Host header).
+    /// Public base URL of the FHIR endpoint. Links use it (default: derived from the Host
+    /// header), and absolute references under it are this server's resources (without it, every
+    /// absolute reference names a resource elsewhere and is searched by its URL alone).
     #[arg(long, env = "HESTIA_BASE_URL")]
     pub(crate) base_url: Option<String>,
     /// Largest accepted request body in bytes.
@@ -115,6 +117,10 @@ pub(crate) struct ImportArgs {
     /// Files or directories: .json (Bundle or resource), .ndjson, .tgz/.tar.gz archives of those.
     #[arg(required = true)]
     pub(crate) paths: Vec<PathBuf>,
+    /// The server's public base URL, as given to `serve`: absolute references under it are
+    /// indexed as this server's resources.
+    #[arg(long, env = "HESTIA_BASE_URL")]
+    pub(crate) base_url: Option<String>,
 }
 
 #[derive(Args)]

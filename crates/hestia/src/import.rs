@@ -22,7 +22,9 @@ pub(crate) struct Document {
 
 pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
     let store = open_store(&args.store).await?;
-    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(UuidIds), RestConfig::new());
+    let mut config = RestConfig::new();
+    config.base_url = args.base_url.clone();
+    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(UuidIds), config);
     let documents = collect(&args.paths)?;
     let progress = ProgressBar::new(documents.len() as u64);
     progress.set_style(

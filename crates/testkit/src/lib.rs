@@ -76,11 +76,13 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub max_body_bytes: usize,
+    /// `--base-url`; `None` derives the base from `Host`.
+    pub base_url: Option<String>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { max_body_bytes: RestConfig::new().max_body_bytes }
+        ServerOptions { max_body_bytes: RestConfig::new().max_body_bytes, base_url: None }
     }
 }
 
@@ -110,6 +112,7 @@ impl TestServer {
         };
         let mut rest = RestConfig::new();
         rest.max_body_bytes = options.max_body_bytes;
+        rest.base_url = options.base_url;
         let clock = Arc::new(FixedClock::new(Timestamp::from_micros(TEST_EPOCH_MICROS)));
         let state = AppState::new(store, clock, Arc::new(SequentialIds::default()), rest);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");

@@ -1,6 +1,6 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{decimal_range, extract, local_target};
+use super::{decimal_range, extract};
 use crate::SearchRegistry;
 
 fn registry() -> SearchRegistry {
@@ -47,14 +47,10 @@ fn observation_quantities_references_and_periods() {
 }
 
 #[test]
-fn precision_ranges_and_local_targets() {
+fn precision_ranges() {
     assert_eq!(decimal_range("100"), Some((100.0, 99.5, 100.5)));
     let (_, low, high) = decimal_range("1.50").unwrap();
     assert!((low - 1.495).abs() < 1e-12 && (high - 1.505).abs() < 1e-12);
-    assert_eq!(local_target("Patient/1/_history/2"), Some(("Patient".to_owned(), "1".to_owned())));
-    assert_eq!(local_target("http://x.org/fhir/Observation/o"), Some(("Observation".to_owned(), "o".to_owned())));
-    assert_eq!(local_target("urn:uuid:1234"), None);
-    assert_eq!(local_target("Foo/1"), None);
 }
 
 #[test]
@@ -95,4 +91,23 @@ fn ucum_quantities_also_index_in_base_units() {
     super::canonical_condition(&mut condition);
     assert_eq!(condition.code.as_deref(), Some("g"));
     assert!((condition.value - 5000.0).abs() < 1e-6);
+}
+
+#[test]
+fn absolute_references_are_local_only_under_the_own_base() {
+    let registry = registry().with_own_base(crate::OwnBase::new(Some("https://fhir.example.org/fhir")));
+    let observation = |subject: &str| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": subject}})
+    };
+    let subject = |resource: &Value| {
+        let entries = extract(&registry, resource);
+        let found = entries.references.into_iter().find(|r| r.param == "subject").unwrap();
+        (found.target_type, found.target_id, found.url)
+    };
+    let own = "https://fhir.example.org/fhir/Patient/1";
+    assert_eq!(subject(&observation(own)), (Some("Patient".to_owned()), Some("1".to_owned()), Some(own.to_owned())));
+    let foreign = "http://other.example/fhir/Patient/1";
+    assert_eq!(subject(&observation(foreign)), (None, None, Some(foreign.to_owned())));
+    assert_eq!(subject(&observation("Patient/1")), (Some("Patient".to_owned()), Some("1".to_owned()), None));
 }

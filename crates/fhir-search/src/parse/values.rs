@@ -3,7 +3,8 @@
 use fhir_model::SearchParamType;
 
 use super::{SearchError, invalid, parse_dates, split_or, table_of};
-use crate::extract::{decimal_range, local_target};
+use crate::base::{OwnBase, relative_target};
+use crate::extract::decimal_range;
 use crate::ir::{CompositePart, Filter, NumberCondition, Prefix, ReferenceMatch, StringMode, TokenMatch, UriMode};
 use crate::registry::{IndexedParam, SearchRegistry};
 
@@ -67,11 +68,12 @@ pub(crate) fn parse_values(
             values.iter_mut().for_each(crate::extract::canonical_condition);
             Ok(Filter::Quantity { param: code, values })
         }
-        (SearchParamType::Reference, None | Some("identifier")) => {
-            Ok(Filter::Reference { param: code, values: references(None, modifier == Some("identifier"), value) })
-        }
+        (SearchParamType::Reference, None | Some("identifier")) => Ok(Filter::Reference {
+            param: code,
+            values: references(registry.own_base(), None, modifier == Some("identifier"), value),
+        }),
         (SearchParamType::Reference, Some(target)) if registry.model().is_resource_type(target) => {
-            Ok(Filter::Reference { param: code, values: references(Some(target), false, value) })
+            Ok(Filter::Reference { param: code, values: references(registry.own_base(), Some(target), false, value) })
         }
         (SearchParamType::Uri, None | Some("above") | Some("below")) => {
             let mode = match modifier {
@@ -81,7 +83,7 @@ pub(crate) fn parse_values(
             };
             Ok(Filter::Uri { param: code, values: split_or(value), mode })
         }
-        (SearchParamType::Composite, None) => composite(param, name, value),
+        (SearchParamType::Composite, None) => composite(registry.own_base(), param, name, value),
         (_, Some(other)) => Err(unsupported(other)),
         (_, None) => Err(unsupported("")),
     }
@@ -129,7 +131,7 @@ fn numbers(name: &str, value: &str, quantity: bool) -> Result<Vec<NumberConditio
         .collect()
 }
 
-fn references(target: Option<&str>, identifier: bool, value: &str) -> Vec<ReferenceMatch> {
+fn references(own: &OwnBase, target: Option<&str>, identifier: bool, value: &str) -> Vec<ReferenceMatch> {
     let mut out = Vec::new();
     for v in split_or(value) {
         if identifier {
@@ -141,12 +143,14 @@ fn references(target: Option<&str>, identifier: bool, value: &str) -> Vec<Refere
             continue;
         }
         if v.contains("://") || v.starts_with("urn:") {
+            // A URL under the own base is the local resource (stored references to it were
+            // indexed as such, relative or absolute); any other URL is matched as written.
             let url = v.split('|').next().unwrap_or(&v).to_owned();
-            if let Some((t, id)) = local_target(&url) {
+            if let Some((t, id)) = own.target(&url) {
                 out.push(ReferenceMatch::Local { target_type: Some(t), id });
             }
             out.push(ReferenceMatch::Url(url));
-        } else if let Some((t, id)) = local_target(&v) {
+        } else if let Some((t, id)) = relative_target(&v) {
             out.push(ReferenceMatch::Local { target_type: Some(t), id });
         } else {
             out.push(ReferenceMatch::Local { target_type: target.map(str::to_owned), id: v.clone() });
@@ -156,7 +160,7 @@ fn references(target: Option<&str>, identifier: bool, value: &str) -> Vec<Refere
 }
 
 /// `a$b[$c]`: each part parsed by its component's type; `,` separates alternatives.
-fn composite(param: &IndexedParam, name: &str, value: &str) -> Result<Filter, SearchError> {
+fn composite(own: &OwnBase, param: &IndexedParam, name: &str, value: &str) -> Result<Filter, SearchError> {
     let mut values = Vec::new();
     for alternative in split_or(value) {
         let parts: Vec<&str> = alternative.split('$').collect();
@@ -171,7 +175,7 @@ fn composite(param: &IndexedParam, name: &str, value: &str) -> Result<Filter, Se
                     tokens(part).into_iter().next().ok_or_else(|| invalid(name, part, "empty token"))?,
                 ),
                 SearchParamType::Reference => {
-                    let (target_type, id) = match local_target(part) {
+                    let (target_type, id) = match own.target(part) {
                         Some((t, id)) => (Some(t), id),
                         None => (None, part.to_owned()),
                     };

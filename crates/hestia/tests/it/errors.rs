@@ -114,7 +114,7 @@ async fn formats_and_media_types() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_limit_are_refused() {
-    let server = TestServer::start_with(ServerOptions { max_body_bytes: 1024 }).await;
+    let server = TestServer::start_with(ServerOptions { max_body_bytes: 1024, ..ServerOptions::default() }).await;
     let mut body = patient("big");
     body["name"][0]["family"] = json!("x".repeat(4096));
     assert_outcome(&server.post("Patient", &body).await, 413, "too-costly");

@@ -2,7 +2,7 @@
 //! paging, `_summary=count`, `_total`, `POST _search`.
 
 use serde_json::json;
-use testkit::TestServer;
+use testkit::{ServerOptions, TestServer};
 
 use crate::patient;
 
@@ -189,4 +189,36 @@ async fn absolute_references_by_url() {
     let found = ids(&server.get("Observation?subject=http://other.example/fhir/Patient/9").await.json());
     assert_eq!(found, vec![far]);
     assert!(ids(&server.get("Observation?subject=http://other.example/fhir/Patient/8").await.json()).is_empty());
+    // Another server's Patient/9 is not this server's.
+    assert!(ids(&server.get("Observation?subject=Patient/9").await.json()).is_empty());
+}
+
+/// Under a configured base, an absolute reference to this server is the local resource, written
+/// either way and searched either way; the same path on another server is not.
+#[tokio::test]
+async fn absolute_references_under_the_own_base_are_local() {
+    let own = "https://fhir.example.org/fhir";
+    let options = ServerOptions { base_url: Some(own.to_owned()), ..ServerOptions::default() };
+    let server = TestServer::start_with(options).await;
+    let observation = |subject: &str| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": subject}})
+    };
+    let mut posted = Vec::new();
+    for subject in
+        [format!("{own}/Patient/7"), "Patient/7".to_owned(), "http://other.example/fhir/Patient/7".to_owned()]
+    {
+        let reply = server.post("Observation", &observation(&subject)).await;
+        posted.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let local = sorted(posted[..2].to_vec());
+    assert_eq!(sorted(ids(&server.get("Observation?subject=Patient/7").await.json())), local);
+    assert_eq!(sorted(ids(&server.get(&format!("Observation?subject={own}/Patient/7")).await.json())), local);
+    assert_eq!(sorted(ids(&server.get("Observation?subject:Patient=7").await.json())), local);
+    let foreign = ids(&server.get("Observation?subject=http://other.example/fhir/Patient/7").await.json());
+    assert_eq!(foreign, posted[2..].to_vec());
 }
