@@ -13,7 +13,7 @@ use crate::connection::{self, Work};
 use crate::group::{Writer, WriterState};
 use crate::{read, search, write};
 
-/// Writes up to this many versions count as `Work::Point`; a bundle's are `Work::Scan`.
+/// Writes up to this many versions count as `Work::Point`; a bundle's are `Work::Held`.
 const SMALL_WRITE: usize = 8;
 
 pub(crate) struct SqliteTransaction {
@@ -78,7 +78,7 @@ impl Transaction for SqliteTransaction {
 
     async fn search(&mut self, query: &SearchQuery) -> Result<Vec<StoredResource>, StoreError> {
         let (tenant, query) = (self.tenant.clone(), query.clone());
-        self.with_conn(Work::Scan, move |conn| search::page(conn, &tenant, &query).map(|page| page.resources)).await
+        self.with_conn(Work::Held, move |conn| search::page(conn, &tenant, &query).map(|page| page.resources)).await
     }
 
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
@@ -90,7 +90,7 @@ impl Transaction for SqliteTransaction {
     async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
         let (tenant, now) = (self.tenant.clone(), self.now);
         self.written += versions.len();
-        let cost = if versions.len() > SMALL_WRITE { Work::Scan } else { Work::Point };
+        let cost = if versions.len() > SMALL_WRITE { Work::Held } else { Work::Point };
         self.with_conn(cost, move |conn| {
             versions.into_iter().map(|version| write::write_version(conn, &tenant, now, version)).collect()
         })
@@ -117,7 +117,7 @@ impl Transaction for SqliteTransaction {
         }
         let writer = Arc::clone(&self.writer);
         // The commit writes the group's changed pages to the log: as many as its writes touched.
-        let cost = if self.written > SMALL_WRITE { Work::Scan } else { Work::Point };
+        let cost = if self.written > SMALL_WRITE { Work::Held } else { Work::Point };
         let group = self.with_state(cost, move |state| writer.commit_member(state)).await;
         // Gives the writer to the next transaction before waiting for this one's group (a member
         // that failed to release its savepoint has been undone already).
