@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use deadpool_postgres::ClientWrapper;
 use store::{StoreError, WriteVersion};
+use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 
 use crate::connection::{backend, prepared};
@@ -238,12 +239,26 @@ impl IndexRows {
 
     /// Inserts every row, into every table, in one statement.
     pub(crate) async fn insert(&self, client: &ClientWrapper, tenant: &str) -> Result<(), StoreError> {
-        let statement = prepared(client, &INSERT_ALL).await?;
-        let tenant = tenant.to_owned();
+        let statement = IndexRows::statement(client).await?;
+        self.execute(client, &statement, tenant).await.map_err(backend)
+    }
+
+    /// The statement that inserts every table's rows (prepared once per connection).
+    pub(crate) async fn statement(client: &ClientWrapper) -> Result<Statement, StoreError> {
+        prepared(client, &INSERT_ALL).await
+    }
+
+    /// Runs `statement` (from `IndexRows::statement`). The request is sent when the future is
+    /// first polled, so it can be pipelined behind other statements.
+    pub(crate) async fn execute(
+        &self,
+        client: &ClientWrapper,
+        statement: &Statement,
+        tenant: &str,
+    ) -> Result<(), tokio_postgres::Error> {
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant];
         params.extend(self.tables.iter().flatten().map(Column::as_sql));
-        client.execute(&statement, &params).await.map_err(backend)?;
-        Ok(())
+        client.execute(statement, &params).await.map(drop)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Writing versions: the current pointers, the version rows and the index rows, in the caller's
-//! transaction. Any number of versions costs a fixed number of round trips (lock, insert or
-//! update the pointers, insert the versions, insert the index rows), whatever the bundle's size.
-//! Existing resource rows are locked (`FOR UPDATE`) before a version is decided.
+//! transaction. Any number of versions costs a fixed number of round trips, whatever the
+//! bundle's size: lock the existing rows (skipped when every version is a first one), insert or
+//! update the pointers, then clear the old index rows, insert the versions and insert the index
+//! rows, pipelined. Existing resource rows are locked (`FOR UPDATE`) before a version is decided.
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,17 +49,21 @@ async fn write_distinct(
     let Some(first) = writes.first() else { return Ok(Vec::new()) };
     let types: Vec<&str> = writes.iter().map(|w| w.resource_type.as_str()).collect();
     let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
-    let lock = prepared(
-        client,
-        "SELECT r.type, r.id, r.rid, r.version FROM resource r \
-         JOIN unnest($2::text[], $3::text[]) AS u(type, id) ON r.type = u.type AND r.id = u.id \
-         WHERE r.tenant = $1 ORDER BY r.rid FOR UPDATE OF r",
-    )
-    .await?;
     let mut existing: HashMap<(String, String), (i64, i64)> = HashMap::new();
-    for row in client.query(&lock, &[&tenant, &types, &ids]).await.map_err(backend)? {
-        let name = (row.try_get(0).map_err(backend)?, row.try_get(1).map_err(backend)?);
-        existing.insert(name, (row.try_get(2).map_err(backend)?, row.try_get(3).map_err(backend)?));
+    // First versions are of resources that must not exist yet: the pointers' unique key is the
+    // check (a violation is a conflict), so they need no lookup.
+    if writes.iter().any(|w| w.version != 1) {
+        let lock = prepared(
+            client,
+            "SELECT r.type, r.id, r.rid, r.version FROM resource r \
+             JOIN unnest($2::text[], $3::text[]) AS u(type, id) ON r.type = u.type AND r.id = u.id \
+             WHERE r.tenant = $1 ORDER BY r.rid FOR UPDATE OF r",
+        )
+        .await?;
+        for row in client.query(&lock, &[&tenant, &types, &ids]).await.map_err(backend)? {
+            let name = (row.try_get(0).map_err(backend)?, row.try_get(1).map_err(backend)?);
+            existing.insert(name, (row.try_get(2).map_err(backend)?, row.try_get(3).map_err(backend)?));
+        }
     }
     // Each write's current row (`rid`, version), if its resource exists.
     let current: Vec<Option<(i64, i64)>> =
@@ -80,10 +85,12 @@ async fn write_distinct(
         .collect::<Option<Vec<i64>>>()
         .ok_or_else(|| StoreError::Backend("a written resource has no row".to_owned()))?;
 
+    // The rest depends only on the rids: clear the old index rows, insert the versions, insert
+    // the new index rows. The statements are prepared first (one prepared on first use would be
+    // sent ahead of executions queued before it); then the three executions go out together,
+    // pipelined on the connection, which runs them in the order sent.
     let updated: Vec<i64> = current_rids.iter().flatten().copied().collect();
-    if !updated.is_empty() {
-        clear_index(client, &updated).await?;
-    }
+    let clear = if updated.is_empty() { None } else { Some(prepared(client, CLEAR_INDEX).await?) };
     let insert_versions = prepared(
         client,
         "INSERT INTO resource_version (rid, tenant, type, id, version, last_updated, method, body) \
@@ -92,18 +99,31 @@ async fn write_distinct(
          AS u(rid, type, id, version, method, body)",
     )
     .await?;
+    let insert_index = IndexRows::statement(client).await?;
     let methods: Vec<&str> = writes.iter().map(|w| w.method.as_str()).collect();
     let bodies: Vec<Option<&str>> = writes.iter().map(|w| w.body.as_deref()).collect();
-    client
-        .execute(&insert_versions, &[&tenant, &now.micros(), &rids, &types, &ids, &versions, &methods, &bodies])
-        .await
-        .map_err(|e| if is_unique_violation(&e) { conflict(first) } else { backend(e) })?;
-
     let mut index = IndexRows::new();
     for (write, rid) in writes.iter().zip(&rids) {
         index.add(*rid, write);
     }
-    index.insert(client, tenant).await?;
+    let micros = now.micros();
+    let version_params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
+        [&tenant, &micros, &rids, &types, &ids, &versions, &methods, &bodies];
+    let (cleared, versioned, indexed) = tokio::join!(
+        async {
+            match &clear {
+                Some(clear) => client.execute(clear, &[&updated]).await.map(drop),
+                None => Ok(()),
+            }
+        },
+        client.execute(&insert_versions, &version_params),
+        index.execute(client, &insert_index, tenant),
+    );
+    // The first failure is the cause; the statements after it failed because it aborted the
+    // transaction.
+    cleared.map_err(backend)?;
+    versioned.map_err(|e| if is_unique_violation(&e) { conflict(first) } else { backend(e) })?;
+    indexed.map_err(backend)?;
     Ok(writes.into_iter().map(|write| write.stored(now)).collect())
 }
 
@@ -199,19 +219,17 @@ pub(crate) async fn reindex(
     Ok(true)
 }
 
-/// Deletes every index row of `rids` in one statement.
-async fn clear_index(client: &ClientWrapper, rids: &[i64]) -> Result<(), StoreError> {
-    let clear = prepared(
-        client,
-        "WITH t AS (DELETE FROM search_token WHERE rid = ANY($1)), s AS (DELETE FROM search_string WHERE rid = ANY($1)), \
+/// Deletes every index row of the `rids` in `$1`, in one statement.
+const CLEAR_INDEX: &str = "WITH t AS (DELETE FROM search_token WHERE rid = ANY($1)), s AS (DELETE FROM search_string WHERE rid = ANY($1)), \
              d AS (DELETE FROM search_date WHERE rid = ANY($1)), \
              e AS (DELETE FROM search_date_envelope WHERE rid = ANY($1)), \
              n AS (DELETE FROM search_number WHERE rid = ANY($1)), \
              q AS (DELETE FROM search_quantity WHERE rid = ANY($1)), \
              r AS (DELETE FROM search_reference WHERE rid = ANY($1)), \
-             u AS (DELETE FROM search_uri WHERE rid = ANY($1)) DELETE FROM search_composite WHERE rid = ANY($1)",
-    )
-    .await?;
+             u AS (DELETE FROM search_uri WHERE rid = ANY($1)) DELETE FROM search_composite WHERE rid = ANY($1)";
+
+async fn clear_index(client: &ClientWrapper, rids: &[i64]) -> Result<(), StoreError> {
+    let clear = prepared(client, CLEAR_INDEX).await?;
     client.execute(&clear, &[&rids]).await.map_err(backend)?;
     Ok(())
 }

@@ -231,3 +231,36 @@ async fn paging_crosses_nodes(client: &reqwest::Client, nodes: &Arc<[String; 2]>
     assert_eq!(ids.len(), 5, "{ids:?}");
     assert!(hops >= 2);
 }
+
+/// First versions are written without looking the resource up (the unique key is the check):
+/// a first version of an existing resource must still conflict and change nothing, and a bundle
+/// of first versions must come back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_version_of_an_existing_resource_conflicts() {
+    use store::{Method, RequestContext, Store, StoreError, Timestamp, WriteVersion};
+    let Some(database) = database_or_skip("a_first_version_of_an_existing_resource_conflicts").await else {
+        return;
+    };
+    let store = store_postgres::PostgresStore::open(store_postgres::PostgresConfig::new(&database.url)).await.unwrap();
+    let ctx = RequestContext::system("test", Timestamp::from_micros(1_700_000_000_000_000));
+    let patient = |id: &str, family: &str| WriteVersion {
+        resource_type: "Patient".into(),
+        id: id.into(),
+        version: 1,
+        method: Method::Put,
+        body: Some(json!({"resourceType": "Patient", "id": id, "name": [{"family": family}]}).to_string()),
+        index: Default::default(),
+    };
+    let mut tx = store.begin(&ctx).await.unwrap();
+    let written = tx.write_all(vec![patient("p1", "First"), patient("p2", "Second")]).await.unwrap();
+    assert_eq!(written.len(), 2);
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin(&ctx).await.unwrap();
+    let again = tx.write(patient("p1", "Again")).await;
+    assert!(matches!(again, Err(StoreError::VersionConflict { version: 1, .. })), "{again:?}");
+    drop(tx);
+    let stored = store.read(&ctx, "Patient", "p1").await.unwrap();
+    assert_eq!(stored.version, 1);
+    assert!(stored.body.unwrap().contains("First"));
+}
