@@ -101,6 +101,10 @@ async fn transaction(
     let deferred = planner.plan_offline(state, &mut entries);
     planner.presolve(state, ctx, &entries).await?;
     prepare::check_entries(state, &planner, &deferred, &mut entries).await?;
+    // The creates checked already get their final bodies (serialized with `meta`) now too: the
+    // store's writer is held from `begin` to `commit`, and this is CPU work that needs nothing
+    // from the transaction.
+    let mut finished: Vec<Option<WriteVersion>> = entries.iter_mut().map(|e| e.checked_create(ctx)).collect();
     let mut tx = state.store.begin(ctx).await?;
     planner.verify_presolved(state, tx.as_mut()).await?;
     let mut order: Vec<usize> = (0..entries.len()).collect();
@@ -119,7 +123,7 @@ async fn transaction(
     let mut run: Vec<(usize, WriteVersion)> = Vec::new();
     for &i in &order {
         let Some(mut entry) = taken.get_mut(i).and_then(Option::take) else { continue };
-        if let Some(version) = entry.checked_create(ctx) {
+        if let Some(version) = finished.get_mut(i).and_then(Option::take).or_else(|| entry.checked_create(ctx)) {
             run.push((i, version));
             continue;
         }
