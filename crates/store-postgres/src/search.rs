@@ -13,6 +13,10 @@ use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
 use crate::value::{Value, typed};
 
+/// Prepared statements a connection keeps before it forgets them all (search shapes, the write
+/// and read statements among them; those are prepared again on their next use).
+const MAX_CACHED_STATEMENTS: usize = 512;
+
 pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let mut sql = Sql::scoped(Dialect::Postgres, tenant, &query.types);
     sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
@@ -46,7 +50,21 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
         search_sql::page_keys(&mut sql, &query.sort, query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
     let limit = i64::try_from(query.count).unwrap_or(i64::MAX).saturating_add(1);
     let statement = search_sql::page_statement(&keys, VERSION_COLUMNS, &sql.where_sql(), limit);
-    let rows = client.query_typed(&statement, &typed(&values(&sql.values))).await.map_err(backend)?;
+    // The page statement is prepared per connection and shape (values are bound), so
+    // PostgreSQL may reuse a plan instead of planning every search. It still plans the first
+    // executions for their values and keeps doing so when a generic plan looks worse. Measured
+    // at 108k (8 clients): selective searches 1,690 → 2,310 requests/s, while the searches that
+    // match tens of thousands of rows got 15–40 % slower.
+    // Each shape is a statement kept on the connection (and in the server's memory): a client
+    // that sends endless new shapes must not grow that without bound.
+    if client.statement_cache.size() > MAX_CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    let bound = values(&sql.values);
+    let types: Vec<tokio_postgres::types::Type> = bound.iter().map(Value::pg_type).collect();
+    let prepared = client.prepare_typed_cached(&statement, &types).await.map_err(backend)?;
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = bound.iter().map(Value::as_sql).collect();
+    let rows = client.query(&prepared, &params).await.map_err(backend)?;
     let (mut resources, mut rids, mut last_keys, mut has_more) = (Vec::new(), Vec::new(), None, false);
     for row in &rows {
         if resources.len() == query.count {

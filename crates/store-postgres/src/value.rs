@@ -38,7 +38,7 @@ impl Value {
         }
     }
 
-    fn pg_type(&self) -> Type {
+    pub(crate) fn pg_type(&self) -> Type {
         match self {
             Value::Int(_) => Type::INT8,
             Value::Real(_) | Value::NullReal => Type::FLOAT8,
@@ -46,7 +46,7 @@ impl Value {
         }
     }
 
-    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+    pub(crate) fn as_sql(&self) -> &(dyn ToSql + Sync) {
         match self {
             Value::Int(i) => i,
             Value::Real(r) => r,
