@@ -33,7 +33,7 @@ impl OwnBase {
 
 /// `Patient/1` and `Patient/1/_history/2` name `(Patient, 1)`; the last `Type/id` of a longer
 /// path counts, so that callers may pass the path of an absolute URL.
-pub fn relative_target(reference: &str) -> Option<(String, String)> {
+pub(crate) fn relative_target(reference: &str) -> Option<(String, String)> {
     let path = reference.split(['?', '#']).next()?;
     let segments: Vec<&str> = path.split('/').collect();
     let (t, id) = match segments.as_slice() {

@@ -17,7 +17,7 @@ mod parse;
 mod registry;
 mod window;
 
-pub use base::{OwnBase, relative_target};
+pub use base::OwnBase;
 pub use custom::definition_from_resource;
 pub use date::{DateRange, parse_date_range};
 pub use extract::extract;
