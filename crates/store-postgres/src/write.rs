@@ -50,9 +50,8 @@ async fn write_distinct(
     let types: Vec<&str> = writes.iter().map(|w| w.resource_type.as_str()).collect();
     let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
     let mut existing: HashMap<(String, String), (i64, i64)> = HashMap::new();
-    // First versions are of resources that must not exist yet: the pointers' unique key is the
-    // check (a violation is a conflict), so they need no lookup.
-    if writes.iter().any(|w| w.version != 1) {
+    // First versions need no lookup (see `WriteVersion::is_first`).
+    if !writes.iter().all(WriteVersion::is_first) {
         let lock = prepared(
             client,
             "SELECT r.type, r.id, r.rid, r.version FROM resource r \

@@ -16,6 +16,11 @@ use crate::{read, search, write};
 /// Writes up to this many versions count as `Work::Point`; a bundle's are `Work::Held`.
 const SMALL_WRITE: usize = 8;
 
+/// Where writing `versions` versions (or committing that many) runs.
+fn write_cost(versions: usize) -> Work {
+    if versions > SMALL_WRITE { Work::Held } else { Work::Point }
+}
+
 pub(crate) struct SqliteTransaction {
     writer: Arc<Writer>,
     /// `None` only while a call has the connection (it moves into the call, which may run on
@@ -90,8 +95,7 @@ impl Transaction for SqliteTransaction {
     async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
         let (tenant, now) = (self.tenant.clone(), self.now);
         self.written += versions.len();
-        let cost = if versions.len() > SMALL_WRITE { Work::Held } else { Work::Point };
-        self.with_conn(cost, move |conn| {
+        self.with_conn(write_cost(versions.len()), move |conn| {
             versions.into_iter().map(|version| write::write_version(conn, &tenant, now, version)).collect()
         })
         .await
@@ -117,8 +121,7 @@ impl Transaction for SqliteTransaction {
         }
         let writer = Arc::clone(&self.writer);
         // The commit writes the group's changed pages to the log: as many as its writes touched.
-        let cost = if self.written > SMALL_WRITE { Work::Held } else { Work::Point };
-        let group = self.with_state(cost, move |state| writer.commit_member(state)).await;
+        let group = self.with_state(write_cost(self.written), move |state| writer.commit_member(state)).await;
         // Gives the writer to the next transaction before waiting for this one's group (a member
         // that failed to release its savepoint has been undone already).
         self.state = None;

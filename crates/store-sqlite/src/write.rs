@@ -18,9 +18,9 @@ pub(crate) fn write_version(
         version: write.version,
     };
     let version = i64::try_from(write.version).map_err(|_| conflict())?;
-    // Version 1 is a resource that must not exist yet (a re-created one continues its history):
-    // the insert's unique key is the check, so a create costs one descent of that index, not two.
-    let existing: Option<(i64, i64)> = if version == 1 {
+    // A first version needs no lookup (see `WriteVersion::is_first`): a create costs one descent
+    // of the `(tenant, type, id)` index, not two.
+    let existing: Option<(i64, i64)> = if write.is_first() {
         None
     } else {
         conn.prepare_cached("SELECT rid, version FROM resource WHERE tenant = ?1 AND type = ?2 AND id = ?3")

@@ -68,6 +68,14 @@ pub struct WriteVersion {
 }
 
 impl WriteVersion {
+    /// Whether this is a resource's first version, which requires that the resource does not
+    /// exist yet (a re-created resource continues its history at the next number). Backends
+    /// write it without looking the resource up: their unique key on the resource's name is the
+    /// check, and a violation is a `StoreError::VersionConflict`.
+    pub fn is_first(&self) -> bool {
+        self.version == 1
+    }
+
     /// The version as stored, once written at `now`.
     pub fn stored(self, now: Timestamp) -> StoredResource {
         StoredResource {
