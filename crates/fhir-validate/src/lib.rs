@@ -25,6 +25,7 @@
 //! is called once, with the root resource, only when the structural checks found no error.
 
 mod binding;
+mod contained;
 mod invariant;
 mod issue;
 mod primitive;

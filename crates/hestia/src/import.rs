@@ -12,7 +12,7 @@ use serde_json::Value;
 use store::RequestContext;
 
 use crate::cli::ImportArgs;
-use crate::runtime::{SystemClock, UuidIds, open_store};
+use crate::runtime::{SystemClock, TimeOrderedIds, open_store};
 
 /// One document to load: its name (for messages) and its text.
 pub(crate) struct Document {
@@ -24,7 +24,7 @@ pub(crate) async fn run(args: ImportArgs) -> Result<(), String> {
     let store = open_store(&args.store).await?;
     let mut config = RestConfig::new();
     config.base_url = args.base_url.clone();
-    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(UuidIds), config);
+    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(TimeOrderedIds), config);
     let documents = collect(&args.paths)?;
     let progress = ProgressBar::new(documents.len() as u64);
     progress.set_style(

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use fhir_rest::{AppState, RestConfig};
 
 use crate::cli::ServeArgs;
-use crate::runtime::{SystemClock, UuidIds, open_store};
+use crate::runtime::{SystemClock, TimeOrderedIds, open_store};
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let store = open_store(&args.store).await?;
     let mut config = RestConfig::new();
     config.base_url = args.base_url.clone();
     config.max_body_bytes = args.max_body_bytes;
-    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(UuidIds), config);
+    let state = AppState::new(store, Arc::new(SystemClock), Arc::new(TimeOrderedIds), config);
     tokio::spawn(fhir_rest::watch_search_parameters(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
