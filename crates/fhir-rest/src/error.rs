@@ -21,6 +21,10 @@ pub enum Code {
     ValidationFailed,
     UnknownSearchParam,
     UnsupportedSearchParam,
+    /// A ValueSet or CodeSystem a request names (`:in`) that the server does not hold.
+    UnknownTerminology,
+    /// The request would cost more than the server allows (a value set of too many codes).
+    TooCostly,
     NotAcceptable,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -44,6 +48,8 @@ impl Code {
             Code::ValidationFailed => ("validation-failed", StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Code::UnknownSearchParam => ("unknown-search-param", StatusCode::BAD_REQUEST, "not-supported"),
             Code::UnsupportedSearchParam => ("unsupported-search-param", StatusCode::BAD_REQUEST, "not-supported"),
+            Code::UnknownTerminology => ("unknown-terminology", StatusCode::BAD_REQUEST, "not-found"),
+            Code::TooCostly => ("too-costly", StatusCode::BAD_REQUEST, "too-costly"),
             Code::NotAcceptable => ("not-acceptable", StatusCode::NOT_ACCEPTABLE, "not-supported"),
             Code::UnsupportedMediaType => {
                 ("unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported")
@@ -126,6 +132,18 @@ impl From<StoreError> for ApiError {
                 ApiError::new(Code::Internal, "internal server error")
             }
         }
+    }
+}
+
+impl From<terminology::ExpandError> for ApiError {
+    fn from(error: terminology::ExpandError) -> ApiError {
+        use terminology::ExpandError;
+        let code = match &error {
+            ExpandError::UnknownValueSet(_) | ExpandError::UnknownCodeSystem(_) => Code::UnknownTerminology,
+            ExpandError::Unsupported { .. } => Code::UnsupportedSearchParam,
+            ExpandError::TooCostly(_) => Code::TooCostly,
+        };
+        ApiError::new(code, error.to_string())
     }
 }
 

@@ -21,6 +21,7 @@ mod params;
 mod reindex;
 mod router;
 mod state;
+mod value_sets;
 mod write;
 
 pub use error::{ApiError, Code};

@@ -78,12 +78,18 @@ impl AppState {
         }
     }
 
-    /// Search options from the configuration; `lenient` is `Prefer: handling=lenient`.
-    pub(crate) fn search_options(&self, lenient: bool) -> fhir_search::SearchOptions {
+    /// Search options from the configuration; `lenient` is `Prefer: handling=lenient`, and
+    /// `value_sets` the expansions of the value sets the search names (`crate::value_sets`).
+    pub(crate) fn search_options<'v>(
+        &self,
+        lenient: bool,
+        value_sets: &'v fhir_search::ValueSetCodes,
+    ) -> fhir_search::SearchOptions<'v> {
         fhir_search::SearchOptions {
             lenient,
             default_count: self.config.default_page_size,
             max_count: self.config.max_page_size,
+            value_sets,
         }
     }
 

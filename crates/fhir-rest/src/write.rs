@@ -246,7 +246,10 @@ pub(crate) fn conditional_query(
     if params.is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "a conditional operation needs search criteria"));
     }
-    let options = SearchOptions { lenient: false, default_count: 2, max_count: 2 };
+    // No `:in` here: a conditional operation runs inside its transaction, and the value sets
+    // would have to be read outside it. `:in` is refused as an unexpanded value set.
+    let options =
+        SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets: &fhir_search::NO_VALUE_SETS };
     let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;
     parsed.query.sort.clear();

@@ -15,6 +15,7 @@ mod index;
 mod ir;
 mod parse;
 mod registry;
+mod value_sets;
 mod window;
 
 pub use base::OwnBase;
@@ -31,6 +32,7 @@ pub use ir::{
 };
 pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search, parse_search_types};
 pub use registry::{IndexedParam, SearchRegistry};
+pub use value_sets::{NO_VALUE_SETS, ValueSetCodes, value_sets_named};
 pub use window::{
     ClassRange, DateEnvelope, DateWindow, OPEN_SPAN_CLASS, SPAN_LIMITS, date_windows, envelopes, span_class,
 };

@@ -177,8 +177,8 @@ impl Sql {
                 format!("({})", ors.join(" OR "))
             }
             Filter::Token { param, values, negate } => {
-                let ors: Vec<String> = values.iter().map(|v| self.token_match(v)).collect();
-                let sub = self.index_subquery(types, IndexTable::Token, param, &ors.join(" OR "));
+                let condition = self.token_matches(values);
+                let sub = self.index_subquery(types, IndexTable::Token, param, &condition);
                 if *negate { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
             }
             Filter::String { param, values, mode } => {
@@ -261,8 +261,31 @@ impl Sql {
         )
     }
 
-    fn token_match(&mut self, value: &TokenMatch) -> String {
-        self.token_match_at("s.", value)
+    /// Any of `values` on the `s.` token row. `system|code` pairs are grouped by system into
+    /// `code IN (…)`: a value set's hundreds of codes must not become hundreds of `OR`s (SQLite
+    /// refuses expressions nested deeper than 1,000). No value at all matches nothing (a value
+    /// set that expands to no code).
+    fn token_matches(&mut self, values: &[TokenMatch]) -> String {
+        let mut by_system: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut ors = Vec::new();
+        for value in values {
+            match value {
+                TokenMatch::SystemCode(system, code) => match by_system.iter_mut().find(|(s, _)| s == system) {
+                    Some((_, codes)) => codes.push(code),
+                    None => by_system.push((system, vec![code])),
+                },
+                other => ors.push(self.token_match_at("s.", other)),
+            }
+        }
+        for (system, codes) in by_system {
+            let codes: Vec<String> = codes.into_iter().map(|code| self.text(code)).collect();
+            let system = self.text(system);
+            ors.push(match codes.as_slice() {
+                [code] => format!("(s.code = {code} AND s.system = {system})"),
+                _ => format!("(s.code IN ({}) AND s.system = {system})", codes.join(", ")),
+            });
+        }
+        if ors.is_empty() { "1 = 0".to_owned() } else { ors.join(" OR ") }
     }
 
     /// A token condition on the `{p}system`/`{p}code`/`{p}text` columns.

@@ -136,13 +136,14 @@ async fn run(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = negotiate(headers, &params)?;
-    let options = state.search_options(prefer(headers).lenient);
+    let ctx = request_context(state, headers);
+    let value_sets = crate::value_sets::expand_named(state, &ctx, &params).await?;
+    let options = state.search_options(prefer(headers).lenient, &value_sets);
     let mut parsed = parse_search_types(&state.registry(), scope.types.clone(), &params, options)?;
     parsed.query.filters.extend(scope.filter);
     if parsed.summary == SummaryMode::Count {
         parsed.query.count = 0;
     }
-    let ctx = request_context(state, headers);
     let page = state.store.search(&ctx, &parsed.query).await?;
     let base = base_url(state, headers);
     let kept: Vec<(String, String)> = params.iter().filter(|(name, _)| name != "_cursor").cloned().collect();

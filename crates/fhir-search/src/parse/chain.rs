@@ -6,12 +6,14 @@ use fhir_model::SearchParamType;
 use super::{SearchError, invalid, parse_dates, split_or, values};
 use crate::ir::Filter;
 use crate::registry::SearchRegistry;
+use crate::value_sets::ValueSetCodes;
 
 /// Chains deeper than this are refused (each level is a join).
 const MAX_DEPTH: usize = 4;
 
 pub(crate) fn parse_filter(
     registry: &SearchRegistry,
+    value_sets: &ValueSetCodes,
     resource_type: &str,
     name: &str,
     value: &str,
@@ -24,7 +26,7 @@ pub(crate) fn parse_filter(
         });
     }
     if let Some(rest) = name.strip_prefix("_has:") {
-        return parse_has(registry, resource_type, name, rest, value, depth);
+        return parse_has(registry, value_sets, resource_type, name, rest, value, depth);
     }
     match name {
         "_id" => return Ok(Filter::Id(split_or(value))),
@@ -34,7 +36,7 @@ pub(crate) fn parse_filter(
         _ => {}
     }
     if let Some((head, rest)) = name.split_once('.') {
-        return parse_chain(registry, resource_type, head, rest, value, depth);
+        return parse_chain(registry, value_sets, resource_type, head, rest, value, depth);
     }
     let (code, modifier) = match name.split_once(':') {
         Some((code, modifier)) => (code, Some(modifier)),
@@ -43,7 +45,7 @@ pub(crate) fn parse_filter(
     let Some(param) = registry.param(resource_type, code) else {
         return Err(unknown(registry, resource_type, name, code));
     };
-    values::parse_values(registry, param, name, modifier, value)
+    values::parse_values(registry, value_sets, param, name, modifier, value)
 }
 
 fn unknown(registry: &SearchRegistry, resource_type: &str, name: &str, code: &str) -> SearchError {
@@ -59,6 +61,7 @@ fn unknown(registry: &SearchRegistry, resource_type: &str, name: &str, code: &st
 /// `subject:Patient.name=x` or `subject.name=x` (every allowed target type that has `name`).
 fn parse_chain(
     registry: &SearchRegistry,
+    value_sets: &ValueSetCodes,
     resource_type: &str,
     head: &str,
     rest: &str,
@@ -84,7 +87,7 @@ fn parse_chain(
     let mut chains = Vec::new();
     let mut last_error = None;
     for target in targets {
-        match parse_filter(registry, &target, rest, value, depth + 1) {
+        match parse_filter(registry, value_sets, &target, rest, value, depth + 1) {
             Ok(inner) => {
                 chains.push(Filter::Chain { param: code.to_owned(), target_type: target, inner: Box::new(inner) })
             }
@@ -102,6 +105,7 @@ fn parse_chain(
 /// `_has:Observation:patient:code=x`, and nested `_has:...:_has:...`.
 fn parse_has(
     registry: &SearchRegistry,
+    value_sets: &ValueSetCodes,
     resource_type: &str,
     name: &str,
     rest: &str,
@@ -120,6 +124,6 @@ fn parse_has(
         _ => return Err(invalid(name, value, &format!("'{source_type}:{code}' is not a reference parameter"))),
     }
     let _ = resource_type;
-    let inner = parse_filter(registry, source_type, inner_name, value, depth + 1)?;
+    let inner = parse_filter(registry, value_sets, source_type, inner_name, value, depth + 1)?;
     Ok(Filter::Has { source_type: source_type.to_owned(), param: code.to_owned(), inner: Box::new(inner) })
 }

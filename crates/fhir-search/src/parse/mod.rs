@@ -8,6 +8,7 @@ use fhir_model::SearchParamType;
 use crate::date::parse_date_range;
 use crate::ir::{DateCondition, Include, IndexTable, Prefix, SearchQuery, Sort, SortKey, TotalMode};
 use crate::registry::SearchRegistry;
+use crate::value_sets::ValueSetCodes;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SearchError {
@@ -29,11 +30,13 @@ pub enum SummaryMode {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct SearchOptions {
+pub struct SearchOptions<'v> {
     /// `Prefer: handling=lenient`: ignore unknown parameters instead of failing.
     pub lenient: bool,
     pub default_count: usize,
     pub max_count: usize,
+    /// The expansions of the value sets that `:in`/`:not-in` name ([`crate::value_sets_named`]).
+    pub value_sets: &'v ValueSetCodes,
 }
 
 #[derive(Debug)]
@@ -54,7 +57,7 @@ pub fn parse_search(
     registry: &SearchRegistry,
     resource_type: &str,
     params: &[(String, String)],
-    options: SearchOptions,
+    options: SearchOptions<'_>,
 ) -> Result<ParsedSearch, SearchError> {
     parse_search_types(registry, vec![resource_type.to_owned()], params, options)
 }
@@ -65,7 +68,7 @@ pub fn parse_search_types(
     registry: &SearchRegistry,
     types: Vec<String>,
     params: &[(String, String)],
-    options: SearchOptions,
+    options: SearchOptions<'_>,
 ) -> Result<ParsedSearch, SearchError> {
     let mut parsed = ParsedSearch {
         query: SearchQuery::over(types),
@@ -97,7 +100,7 @@ fn parse_one(
     parsed: &mut ParsedSearch,
     name: &str,
     value: &str,
-    options: SearchOptions,
+    options: SearchOptions<'_>,
 ) -> Result<(), SearchError> {
     let query = &mut parsed.query;
     match name {
@@ -139,7 +142,7 @@ fn parse_one(
         _ => {
             let mut filters = Vec::new();
             for resource_type in &query.types {
-                filters.push(chain::parse_filter(registry, resource_type, name, value, 0)?);
+                filters.push(chain::parse_filter(registry, options.value_sets, resource_type, name, value, 0)?);
             }
             filters.dedup();
             match filters.len() {

@@ -11,7 +11,7 @@ fn run(resource_type: &str, query: &str, lenient: bool) -> String {
             None => (p.to_owned(), String::new()),
         })
         .collect();
-    let options = SearchOptions { lenient, default_count: 20, max_count: 1000 };
+    let options = SearchOptions { lenient, default_count: 20, max_count: 1000, value_sets: &crate::NO_VALUE_SETS };
     match parse_search(&registry, resource_type, &params, options) {
         Ok(parsed) => format!("{:?} ignored={}", parsed.query.filters, parsed.ignored.len()),
         Err(error) => format!("error: {error}"),

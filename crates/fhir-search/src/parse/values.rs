@@ -7,9 +7,11 @@ use crate::base::{OwnBase, relative_target};
 use crate::extract::decimal_range;
 use crate::ir::{CompositePart, Filter, NumberCondition, Prefix, ReferenceMatch, StringMode, TokenMatch, UriMode};
 use crate::registry::{IndexedParam, SearchRegistry};
+use crate::value_sets::ValueSetCodes;
 
 pub(crate) fn parse_values(
     registry: &SearchRegistry,
+    value_sets: &ValueSetCodes,
     param: &IndexedParam,
     name: &str,
     modifier: Option<&str>,
@@ -47,6 +49,15 @@ pub(crate) fn parse_values(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Filter::Token { param: format!("{code}:of-type"), values, negate: false })
+        }
+        (SearchParamType::Token, Some(modifier @ ("in" | "not-in"))) => {
+            let mut values = Vec::new();
+            for url in split_or(value) {
+                let codes =
+                    value_sets.get(&url).ok_or_else(|| invalid(name, &url, "the value set was not expanded"))?;
+                values.extend(codes.iter().cloned());
+            }
+            Ok(Filter::Token { param: code, values, negate: modifier == "not-in" })
         }
         (SearchParamType::Token, Some("text")) => Ok(Filter::Token {
             param: code,

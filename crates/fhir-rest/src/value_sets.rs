@@ -1,0 +1,72 @@
+//! Expanding the value sets a search names with `:in`/`:not-in`, before the search is parsed.
+//!
+//! A canonical is looked up among the server's own ValueSet and CodeSystem resources, with the
+//! request's context (a client that may not read a ValueSet cannot search by it either); a
+//! ValueSet the server does not hold falls back to the R4 definitions' own expansions (the
+//! required bindings, such as `administrative-gender`).
+
+use fhir_search::{SearchOptions, TokenMatch, ValueSetCodes, parse_search, value_sets_named};
+use serde_json::{Value, json};
+use store::RequestContext;
+use terminology::{Canonical, Resources, canonical_url};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Fetch rounds before giving up (each round fetches every canonical the last one revealed).
+const MAX_ROUNDS: usize = 16;
+
+/// The codes of every value set `params` names (empty when none is named).
+pub(crate) async fn expand_named(
+    state: &AppState,
+    ctx: &RequestContext,
+    params: &[(String, String)],
+) -> Result<ValueSetCodes, ApiError> {
+    let mut out = ValueSetCodes::default();
+    let roots = value_sets_named(params);
+    if roots.is_empty() {
+        return Ok(out);
+    }
+    let mut resources = Resources::new();
+    for _ in 0..MAX_ROUNDS {
+        let wanted = resources.wanted(&roots);
+        if wanted.is_empty() {
+            break;
+        }
+        for canonical in wanted {
+            let found = fetch(state, ctx, &canonical).await?;
+            resources.insert(canonical, found);
+        }
+    }
+    for url in &roots {
+        let codes = terminology::expand(url, &resources)?;
+        let mut matches: Vec<TokenMatch> = codes.systems.into_iter().map(TokenMatch::System).collect();
+        matches.extend(codes.codes.into_iter().map(|(system, code)| TokenMatch::SystemCode(system, code)));
+        out.insert(url, matches);
+    }
+    Ok(out)
+}
+
+/// The current resource with this canonical url, if the server holds one; for a ValueSet,
+/// else the R4 definitions' expansion of it.
+async fn fetch(state: &AppState, ctx: &RequestContext, canonical: &Canonical) -> Result<Option<Value>, ApiError> {
+    let (resource_type, url) = match canonical {
+        Canonical::ValueSet(url) => ("ValueSet", url),
+        Canonical::CodeSystem(url) => ("CodeSystem", url),
+    };
+    let params = [("url".to_owned(), canonical_url(url).to_owned())];
+    let options =
+        SearchOptions { lenient: false, default_count: 1, max_count: 1, value_sets: &fhir_search::NO_VALUE_SETS };
+    let parsed = parse_search(&state.registry(), resource_type, &params, options)?;
+    let page = state.store.search(ctx, &parsed.query).await?;
+    if let Some(body) = page.resources.first().and_then(|r| r.body.as_deref()) {
+        let value = serde_json::from_str(body)
+            .map_err(|e| ApiError::new(crate::error::Code::Internal, format!("stored {resource_type}: {e}")))?;
+        return Ok(Some(value));
+    }
+    let Canonical::ValueSet(url) = canonical else { return Ok(None) };
+    Ok(state.registry().model().value_set(url).map(|pairs| {
+        let contains: Vec<Value> = pairs.iter().map(|[system, code]| json!({"system": system, "code": code})).collect();
+        json!({"resourceType": "ValueSet", "url": url, "expansion": {"contains": contains}})
+    }))
+}
