@@ -49,7 +49,7 @@ fn enumerated_concepts_minus_exclusions() {
 #[test]
 fn a_whole_system_is_listed_when_held_and_a_wildcard_otherwise() {
     let vs = json!({"resourceType": "ValueSet", "url": "http://vs/all", "compose": {"include": [{"system": SYS}]}});
-    let held = expand("http://vs/all", &with(&[vs.clone()], &[hierarchy()])).expect("expands");
+    let held = expand("http://vs/all", &with(std::slice::from_ref(&vs), &[hierarchy()])).expect("expands");
     assert_eq!(codes(&held).len(), 6);
     let mut unknown = with(&[vs], &[]);
     unknown.insert(Canonical::CodeSystem(SYS.to_owned()), None);
