@@ -222,3 +222,36 @@ async fn absolute_references_under_the_own_base_are_local() {
     let foreign = ids(&server.get("Observation?subject=http://other.example/fhir/Patient/7").await.json());
     assert_eq!(foreign, posted[2..].to_vec());
 }
+
+/// `:in` and `:not-in` expand a stored ValueSet (listed codes and an `is-a` filter over a stored
+/// CodeSystem); an unknown value set is a 400, not an empty match.
+#[tokio::test]
+async fn token_in_and_not_in_expand_stored_value_sets() {
+    let server = TestServer::start().await;
+    let system = "http://example.org/codes";
+    let code_system = json!({"resourceType": "CodeSystem", "url": system, "status": "active", "content": "complete",
+        "concept": [{"code": "a", "concept": [{"code": "b"}]}, {"code": "c"}]});
+    assert_eq!(server.post("CodeSystem", &code_system).await.status, 201);
+    let value_set = json!({"resourceType": "ValueSet", "url": "http://example.org/vs", "status": "active",
+    "compose": {"include": [
+        {"system": system, "filter": [{"property": "concept", "op": "is-a", "value": "a"}]},
+        {"system": "http://loinc.org", "concept": [{"code": "8480-6"}]}
+    ]}});
+    assert_eq!(server.post("ValueSet", &value_set).await.status, 201);
+    let mut posted = Vec::new();
+    for (s, c) in [(system, "a"), (system, "b"), (system, "c"), ("http://loinc.org", "8480-6"), ("http://other", "a")] {
+        let observation = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": s, "code": c}]}});
+        let reply = server.post("Observation", &observation).await;
+        posted.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let inside = sorted(vec![posted[0].clone(), posted[1].clone(), posted[3].clone()]);
+    let outside = sorted(vec![posted[2].clone(), posted[4].clone()]);
+    assert_eq!(sorted(ids(&server.get("Observation?code:in=http://example.org/vs").await.json())), inside);
+    assert_eq!(sorted(ids(&server.get("Observation?code:not-in=http://example.org/vs").await.json())), outside);
+    assert_eq!(server.get("Observation?code:in=http://example.org/unknown").await.status, 400);
+}
