@@ -5,7 +5,7 @@
 //! ValueSet the server does not hold falls back to the R4 definitions' own expansions (the
 //! required bindings, such as `administrative-gender`).
 
-use fhir_search::{SearchOptions, TokenMatch, ValueSetCodes, parse_search, value_sets_named};
+use fhir_search::{TokenMatch, ValueSetCodes, parse_search, value_sets_named};
 use serde_json::{Value, json};
 use store::RequestContext;
 use terminology::{Canonical, Resources, canonical_url};
@@ -55,9 +55,10 @@ async fn fetch(state: &AppState, ctx: &RequestContext, canonical: &Canonical) ->
         Canonical::CodeSystem(url) => ("CodeSystem", url),
     };
     let params = [("url".to_owned(), canonical_url(url).to_owned())];
-    let options =
-        SearchOptions { lenient: false, default_count: 1, max_count: 1, value_sets: &fhir_search::NO_VALUE_SETS };
-    let parsed = parse_search(&state.registry(), resource_type, &params, options)?;
+    let registry = state.registry();
+    let mut parsed =
+        parse_search(&registry, resource_type, &params, state.search_options(false, &fhir_search::NO_VALUE_SETS))?;
+    parsed.query.count = 1;
     let page = state.store.search(ctx, &parsed.query).await?;
     if let Some(body) = page.resources.first().and_then(|r| r.body.as_deref()) {
         let value = serde_json::from_str(body)
@@ -65,7 +66,7 @@ async fn fetch(state: &AppState, ctx: &RequestContext, canonical: &Canonical) ->
         return Ok(Some(value));
     }
     let Canonical::ValueSet(url) = canonical else { return Ok(None) };
-    Ok(state.registry().model().value_set(url).map(|pairs| {
+    Ok(registry.model().value_set(url).map(|pairs| {
         let contains: Vec<Value> = pairs.iter().map(|[system, code]| json!({"system": system, "code": code})).collect();
         json!({"resourceType": "ValueSet", "url": url, "expansion": {"contains": contains}})
     }))

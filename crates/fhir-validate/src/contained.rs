@@ -18,8 +18,7 @@ use std::collections::HashSet;
 use fhir_model::{Location, Model};
 use serde_json::{Map, Value};
 
-/// Objects nested deeper than this are not descended into (as in the structural walk).
-const MAX_DEPTH: usize = 100;
+use crate::walk::MAX_DEPTH;
 
 /// The contained resources (index in `contained`, id) that `dom-3` rejects.
 pub(crate) fn unreferenced_contained<'r>(model: &Model, resource: &'r Value) -> Vec<(usize, &'r str)> {

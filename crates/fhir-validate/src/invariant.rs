@@ -20,18 +20,13 @@ use serde_json::{Map, Value};
 
 use crate::issue::{Issue, IssueType, Severity};
 use crate::validator::InvariantCheck;
+use crate::walk::MAX_DEPTH;
 
 /// Invariant keys never evaluated, with the reason: `tests/skipped-invariants.txt`.
 const SKIPPED: &str = include_str!("../tests/skipped-invariants.txt");
 
-/// The definition's own wording of `dom-3`.
-const DOM_3_HUMAN: &str = "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource";
-
 /// Invariants checked in Rust instead of by their expression (see the module comment).
 const NATIVE: [&str; 2] = ["ele-1", "dom-3"];
-
-/// Objects nested deeper than this are not descended into (as in the structural walk).
-const MAX_DEPTH: usize = 100;
 
 /// One compiled constraint.
 struct Compiled {
@@ -48,6 +43,8 @@ pub struct StandardInvariants {
     /// Element path (`Patient.contact`, `Period`) → indexes into `compiled`.
     by_path: HashMap<&'static str, Vec<usize>>,
     unparsable: Vec<(&'static str, String)>,
+    /// The definition's wording of `dom-3`, which is checked natively.
+    dom_3_human: &'static str,
 }
 
 /// The keys listed in `tests/skipped-invariants.txt`.
@@ -59,8 +56,13 @@ impl StandardInvariants {
     /// Compiles every error-severity constraint of every type of `model` (once).
     pub fn new(model: &'static Model) -> StandardInvariants {
         let skipped: HashSet<&str> = skipped_invariant_keys().chain(NATIVE).collect();
-        let mut out =
-            StandardInvariants { model, compiled: Vec::new(), by_path: HashMap::default(), unparsable: Vec::new() };
+        let mut out = StandardInvariants {
+            model,
+            compiled: Vec::new(),
+            by_path: HashMap::default(),
+            unparsable: Vec::new(),
+            dom_3_human: "",
+        };
         let mut seen_types: HashSet<&str> = HashSet::default();
         let mut pending: Vec<&'static str> = model.resource_types().iter().map(String::as_str).collect();
         pending.extend(["Resource", "DomainResource", "Element", "Extension"]);
@@ -74,6 +76,9 @@ impl StandardInvariants {
             for element in &def.elements {
                 pending.extend(element.types.iter().map(|t| t.code.as_str()));
                 for constraint in &element.constraints {
+                    if constraint.key == "dom-3" {
+                        out.dom_3_human = &constraint.human;
+                    }
                     if constraint.severity != "error" || skipped.contains(constraint.key.as_str()) {
                         continue;
                     }
@@ -173,7 +178,10 @@ impl<'r> Walk<'_, 'r, '_> {
                 severity: Severity::Error,
                 code: IssueType::Invariant,
                 expression: format!("{}.contained[{index}]", self.path),
-                message: format!("dom-3: {DOM_3_HUMAN} (contained resource '{id}' is not referenced)"),
+                message: format!(
+                    "dom-3: {} (contained resource '{id}' is not referenced)",
+                    self.invariants.dom_3_human
+                ),
             });
         }
         self.object(&ctx, &location, object);

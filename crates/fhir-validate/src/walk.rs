@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use crate::issue::{Issue, IssueType, Severity};
 use crate::validator::Validator;
 
-/// Objects nested deeper than this are not descended into (no stack overflow on hostile input).
-const MAX_DEPTH: usize = 100;
+/// Objects nested deeper than this are not descended into, by every walk of this crate (no
+/// stack overflow on hostile input).
+pub(crate) const MAX_DEPTH: usize = 100;
 
 /// The state of one validation: the issues so far and the FHIRPath of the current value.
 pub(crate) struct Walker<'v> {

@@ -12,10 +12,6 @@ pub struct CodeSet {
 }
 
 impl CodeSet {
-    pub fn is_empty(&self) -> bool {
-        self.codes.is_empty() && self.systems.is_empty()
-    }
-
     pub fn contains(&self, system: &str, code: &str) -> bool {
         self.systems.contains(system) || self.codes.contains(&(system.to_owned(), code.to_owned()))
     }

@@ -147,14 +147,13 @@ fn from_contains(contains: Option<&Value>, out: &mut CodeSet) {
 /// A CodeSystem's concepts and their subsumption: nested `concept`s, and the `parent` and
 /// `subsumedBy` properties.
 struct Hierarchy<'c> {
-    codes: Vec<&'c str>,
-    known: HashSet<&'c str>,
+    codes: HashSet<&'c str>,
     children: HashMap<&'c str, Vec<&'c str>>,
 }
 
 impl<'c> Hierarchy<'c> {
     fn of(code_system: &'c Value) -> Hierarchy<'c> {
-        let mut out = Hierarchy { codes: Vec::new(), known: HashSet::new(), children: HashMap::new() };
+        let mut out = Hierarchy { codes: HashSet::new(), children: HashMap::new() };
         out.add(code_system.get("concept"), None);
         out
     }
@@ -162,9 +161,7 @@ impl<'c> Hierarchy<'c> {
     fn add(&mut self, concepts: Option<&'c Value>, parent: Option<&'c str>) {
         for concept in concepts.and_then(Value::as_array).into_iter().flatten() {
             let Some(code) = concept.get("code").and_then(Value::as_str) else { continue };
-            if self.known.insert(code) {
-                self.codes.push(code);
-            }
+            self.codes.insert(code);
             if let Some(parent) = parent {
                 self.children.entry(parent).or_default().push(code);
             }
@@ -197,7 +194,7 @@ impl<'c> Hierarchy<'c> {
         if !matches!(property, "concept" | "code") {
             return Err(format!("filters on the property '{property}' are not supported"));
         }
-        let known = |code: &&str| self.known.contains(code);
+        let known = |code: &&str| self.codes.contains(code);
         Ok(match op {
             "=" => [value].into_iter().filter(known).collect(),
             "in" => value.split(',').map(str::trim).filter(known).collect(),
