@@ -11,6 +11,10 @@ pub enum Bound {
     Int(i64),
     Real(f64),
     Text(String),
+    /// A set of integers as one PostgreSQL array (`= ANY($n::int8[])`), so a statement's text
+    /// does not depend on how many there are. SQLite has no array type: its statements bind
+    /// each element on its own (`Dialect::int_set`).
+    Ints(Vec<i64>),
 }
 
 /// The type of a sort key's values, so a cursor value can be checked before it is bound.
@@ -39,8 +43,33 @@ impl Dialect {
                     Bound::Int(_) => "int8",
                     Bound::Real(_) => "float8",
                     Bound::Text(_) => "text",
+                    Bound::Ints(_) => "int8[]",
                 };
                 format!("${n}::{cast}")
+            }
+        }
+    }
+
+    /// `column` is one of `set`, binding the set's values: one placeholder per element on SQLite,
+    /// one array on PostgreSQL (its statement text is then the same for every set, so it is
+    /// prepared once).
+    pub(crate) fn int_set(self, column: &str, values: &mut Vec<Bound>, set: &[i64]) -> String {
+        match self {
+            Dialect::Sqlite => {
+                let placeholders: Vec<String> = set
+                    .iter()
+                    .map(|n| {
+                        values.push(Bound::Int(*n));
+                        self.placeholder(values.len(), &Bound::Int(*n))
+                    })
+                    .collect();
+                format!("{column} IN ({})", placeholders.join(", "))
+            }
+            Dialect::Postgres => {
+                let array = Bound::Ints(set.to_vec());
+                let placeholder = self.placeholder(values.len() + 1, &array);
+                values.push(array);
+                format!("{column} = ANY({placeholder})")
             }
         }
     }

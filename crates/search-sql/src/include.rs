@@ -25,7 +25,6 @@ pub fn include_statement(
     let mut values = Vec::new();
     let tenant = bind(dialect, &mut values, Bound::Text(tenant.to_owned()));
     let source_type = bind(dialect, &mut values, Bound::Text(include.source_type.clone()));
-    let rids: Vec<String> = from.iter().map(|rid| bind(dialect, &mut values, Bound::Int(*rid))).collect();
     let mut extra = String::new();
     if let Some(param) = &include.param {
         extra.push_str(&format!(" AND s.param = {}", bind(dialect, &mut values, Bound::Text(param.clone()))));
@@ -33,13 +32,14 @@ pub fn include_statement(
     if let Some(target) = &include.target_type {
         extra.push_str(&format!(" AND s.target_type = {}", bind(dialect, &mut values, Bound::Text(target.clone()))));
     }
-    let (rids, limit) = (rids.join(", "), i64::try_from(limit).unwrap_or(i64::MAX));
+    let limit = bind(dialect, &mut values, Bound::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
     let sql = if include.reverse {
+        let from = dialect.int_set("t.rid", &mut values, from);
         format!(
             "SELECT DISTINCT r.rid, {columns} FROM resource t \
              JOIN search_reference s ON s.tenant = t.tenant AND s.target_type = t.type AND s.target_id = t.id \
              JOIN resource r ON r.rid = s.rid JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-             WHERE t.rid IN ({rids}) AND s.tenant = {tenant} AND s.type = {source_type} AND r.deleted = 0{extra} \
+             WHERE {from} AND s.tenant = {tenant} AND s.type = {source_type} AND r.deleted = 0{extra} \
              LIMIT {limit}"
         )
     } else {
@@ -47,11 +47,12 @@ pub fn include_statement(
         // SQLite must be kept off `search_reference_value` (tenant, type, param…), which would
         // read every reference of the type.
         let (s_tenant, s_type) = (dialect.unindexed("s.tenant"), dialect.unindexed("s.type"));
+        let from = dialect.int_set("s.rid", &mut values, from);
         format!(
             "SELECT DISTINCT r.rid, {columns} FROM search_reference s \
              JOIN resource r ON r.tenant = s.tenant AND r.type = s.target_type AND r.id = s.target_id \
              JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
-             WHERE s.rid IN ({rids}) AND {s_tenant} = {tenant} AND {s_type} = {source_type} AND r.deleted = 0{extra} \
+             WHERE {from} AND {s_tenant} = {tenant} AND {s_type} = {source_type} AND r.deleted = 0{extra} \
              LIMIT {limit}"
         )
     };

@@ -70,6 +70,8 @@ pub fn encode_cursor(values: &[Bound]) -> String {
             Bound::Int(i) => json!({"i": i}),
             Bound::Real(r) => json!({"r": r.to_string()}),
             Bound::Text(t) => json!({"t": t}),
+            // Never a sort key; `decode_cursor` refuses it.
+            Bound::Ints(list) => json!({"l": list}),
         })
         .collect();
     Value::Array(items).to_string()

@@ -8,6 +8,7 @@ pub(crate) enum Value {
     Int(i64),
     Real(f64),
     Text(String),
+    Ints(Vec<i64>),
     NullText,
     NullReal,
 }
@@ -24,6 +25,7 @@ impl From<&search_sql::Bound> for Value {
             search_sql::Bound::Int(i) => Value::Int(*i),
             search_sql::Bound::Real(r) => Value::Real(*r),
             search_sql::Bound::Text(t) => Value::Text(t.clone()),
+            search_sql::Bound::Ints(list) => Value::Ints(list.clone()),
         }
     }
 }
@@ -34,6 +36,7 @@ impl Value {
             Value::Int(_) => "int8",
             Value::Real(_) => "float8",
             Value::Text(_) | Value::NullText => "text",
+            Value::Ints(_) => "int8[]",
             Value::NullReal => "float8",
         }
     }
@@ -43,6 +46,7 @@ impl Value {
             Value::Int(_) => Type::INT8,
             Value::Real(_) | Value::NullReal => Type::FLOAT8,
             Value::Text(_) | Value::NullText => Type::TEXT,
+            Value::Ints(_) => Type::INT8_ARRAY,
         }
     }
 
@@ -51,6 +55,7 @@ impl Value {
             Value::Int(i) => i,
             Value::Real(r) => r,
             Value::Text(t) => t,
+            Value::Ints(list) => list,
             Value::NullText => &None::<&str>,
             Value::NullReal => &None::<f64>,
         }

@@ -21,6 +21,13 @@ impl rusqlite::ToSql for Param<'_> {
             Bound::Int(i) => ToSqlOutput::from(*i),
             Bound::Real(r) => ToSqlOutput::from(*r),
             Bound::Text(t) => ToSqlOutput::from(t.as_str()),
+            // `Dialect::Sqlite` binds a set element by element; an array here is a bug in the
+            // statement builder, reported as an error rather than bound as something else.
+            Bound::Ints(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "an integer array cannot be bound in SQLite".into(),
+                ));
+            }
         })
     }
 }

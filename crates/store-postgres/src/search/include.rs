@@ -10,7 +10,8 @@ use store::{StoreError, StoredResource};
 
 use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
-use crate::value::{Value, typed};
+use crate::value::Value;
+use tokio_postgres::types::{ToSql, Type};
 
 /// How many rounds `:iterate` follows.
 const MAX_ITERATIONS: usize = 3;
@@ -59,6 +60,11 @@ async fn fetch(
 ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
     let statement = search_sql::include_statement(Dialect::Postgres, tenant, include, from, VERSION_COLUMNS, limit);
     let values: Vec<Value> = statement.values.iter().map(Value::from).collect();
-    let rows = client.query_typed(&statement.sql, &typed(&values)).await.map_err(backend)?;
+    // The rids are one array parameter, so a statement's text depends only on the include's
+    // shape: prepared once per connection instead of parsed and planned on every page.
+    let types: Vec<Type> = values.iter().map(Value::pg_type).collect();
+    let prepared = client.prepare_typed_cached(&statement.sql, &types).await.map_err(backend)?;
+    let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(Value::as_sql).collect();
+    let rows = client.query(&prepared, &params).await.map_err(backend)?;
     rows.iter().map(|row| Ok((row.try_get::<_, i64>(0).map_err(backend)?, stored_from_row(row, 1)?))).collect()
 }
