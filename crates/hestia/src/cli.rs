@@ -60,7 +60,9 @@ pub(crate) struct StoreArgs {
     /// Data directory (the embedded SQLite database lives here).
     #[arg(long, env = "HESTIA_DATA", default_value = "./hestia-data")]
     pub(crate) data: PathBuf,
-    /// Database URL; empty means embedded SQLite in the data directory.
+    /// Database URL; empty means embedded SQLite in the data directory. PostgreSQL URLs take
+    /// libpq's TLS options: `sslmode` (disable, prefer (default), require, verify-ca,
+    /// verify-full) and `sslrootcert` (a PEM file of trusted roots; the system's by default).
     #[arg(long, env = "HESTIA_DATABASE_URL")]
     pub(crate) database: Option<String>,
     /// `full` fsyncs every commit (default); `normal` survives a crash of Hestia but not of the machine.

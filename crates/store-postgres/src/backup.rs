@@ -44,12 +44,11 @@ fn failed(what: &str) -> impl Fn(std::io::Error) -> StoreError + '_ {
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
-    let config = parse_url(url)?;
+    let (config, tls) = parse_url(url)?;
     let server = describe(&config);
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("cannot connect to {server}: {e}")))?;
+    let (client, connection) = config.connect(crate::tls::connector(&tls)?).await.map_err(|e| {
+        StoreError::Unavailable(format!("cannot connect to {server}: {}", crate::connection::with_causes(&e)))
+    })?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%error, "backup connection ended");

@@ -9,6 +9,7 @@ use tokio_postgres::Statement;
 use tokio_postgres::error::SqlState;
 
 use crate::PostgresConfig;
+use crate::tls::{self, TlsPolicy};
 
 /// How long a request waits for a free connection before the store reports itself unavailable.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,9 +22,12 @@ pub(crate) enum Role {
     Replica,
 }
 
-pub(crate) fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+/// The driver's configuration and the TLS policy (`tls.rs`) of a database URL.
+pub(crate) fn parse_url(url: &str) -> Result<(tokio_postgres::Config, TlsPolicy), StoreError> {
+    let (url, tls) = tls::split(url)?;
     // The parser's message never repeats the URL, so a password cannot reach the log.
-    url.parse().map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))
+    let config = url.parse().map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+    Ok((config, tls))
 }
 
 /// `host:port/database` of a URL, for messages: never the user or the password.
@@ -39,7 +43,7 @@ pub(crate) fn describe(config: &tokio_postgres::Config) -> String {
 }
 
 pub(crate) fn pool(config: &PostgresConfig, url: &str, role: Role) -> Result<Pool, StoreError> {
-    let mut pg = parse_url(url)?;
+    let (mut pg, tls) = parse_url(url)?;
     let mut options: Vec<String> = pg.get_options().map(str::to_owned).into_iter().collect();
     if let Some(timeout) = config.statement_timeout {
         options.push(format!("-c statement_timeout={}", timeout.as_millis()));
@@ -55,7 +59,7 @@ pub(crate) fn pool(config: &PostgresConfig, url: &str, role: Role) -> Result<Poo
     // keeps its connection until its ROLLBACK has run (or discards it), and a failed COMMIT
     // discards it (see transaction.rs).
     let recycling_method = RecyclingMethod::Fast;
-    let manager = Manager::from_config(pg, tokio_postgres::NoTls, ManagerConfig { recycling_method });
+    let manager = Manager::from_config(pg, tls::connector(&tls)?, ManagerConfig { recycling_method });
     Pool::builder(manager)
         .max_size(config.pool_size.max(1))
         .runtime(Runtime::Tokio1)
@@ -67,17 +71,33 @@ pub(crate) fn pool(config: &PostgresConfig, url: &str, role: Role) -> Result<Poo
 
 pub(crate) async fn get(pool: &Pool) -> Result<Object, StoreError> {
     pool.get().await.map_err(|error| {
+        let error = with_causes(&error);
         tracing::warn!(%error, "no database connection");
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(error)
     })
+}
+
+/// An error and what caused it: "error performing TLS handshake" alone does not say that the
+/// certificate was for another name. The driver's messages never carry the URL or password.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// The statement prepared once per connection and reused: a query then costs one round trip
 /// (Bind/Execute) instead of two (Parse/Describe first), and the server skips parsing (and, once
-/// it settles on a generic plan, planning). Only for SQL whose text is fixed: the cache has no
-/// bound. Generated SQL (searches, history, index inserts) runs through `query_typed` instead:
-/// one round trip too, no cache to grow, and planned for its actual values every time, which
-/// matters for skewed search values where a generic plan could be far off.
+/// it settles on a generic plan, planning). For SQL whose text is fixed. Search pages and
+/// includes are generated but prepared too, under the bound in `search.rs`; other generated SQL
+/// (counts, history, `_has` probes) runs through `query_typed`: one round trip, nothing cached.
 pub(crate) async fn prepared(client: &ClientWrapper, sql: &str) -> Result<Statement, StoreError> {
     client.prepare_cached(sql).await.map_err(backend)
 }

@@ -24,6 +24,7 @@ mod index_rows;
 mod read;
 mod schema;
 mod search;
+mod tls;
 mod transaction;
 mod value;
 mod write;
@@ -87,7 +88,7 @@ impl PostgresStore {
         let replica = match &config.read_replica {
             None => None,
             Some(url) => {
-                let server = connection::describe(&connection::parse_url(url)?);
+                let server = connection::describe(&connection::parse_url(url)?.0);
                 let replica = connection::pool(&config, url, Role::Replica)?;
                 let client = connection::get(&replica).await.map_err(|e| {
                     StoreError::Unavailable(format!("cannot connect to the read replica {server}: {e}"))

@@ -264,3 +264,55 @@ async fn a_first_version_of_an_existing_resource_conflicts() {
     assert_eq!(stored.version, 1);
     assert!(stored.body.unwrap().contains("First"));
 }
+
+/// `sslmode` as libpq reads it: `require` encrypts (PostgreSQL's own view of the connection
+/// says so), `verify-full` against roots that did not sign the server's certificate refuses to
+/// start and says why. Needs a server with `ssl = on` (Debian's default); without it the test
+/// says so loudly and checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_follows_libpq_sslmode() {
+    let Some(database) = database_or_skip("tls").await else { return };
+    let (admin, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if ssl != "on" {
+        println!("\n!!!!! SKIP tls: the PostgreSQL server has ssl = {ssl}\n");
+        return;
+    }
+    let separator = if database.url.contains('?') { '&' } else { '?' };
+    let application = format!("hestia-tls-{}", std::process::id());
+    let data = tempfile::tempdir().unwrap();
+
+    let node =
+        Node::start(&format!("{}{separator}sslmode=require&application_name={application}", database.url), data.path());
+    let client = reqwest::Client::new();
+    let (status, created) = send(fhir(client.post(format!("{}/Patient", node.base)), &patient("Tls"))).await;
+    assert_eq!(status, 201, "{created}");
+    let encrypted = admin
+        .query(
+            "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap();
+    assert!(!encrypted.is_empty(), "no connection of the node is visible");
+    assert!(encrypted.iter().all(|row| row.get::<_, bool>(0)), "a connection of the node is not encrypted");
+    drop(node);
+
+    // Roots that never signed the server's certificate: the public CAs of the system bundle.
+    let roots = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if !roots.exists() {
+        println!("\n!!!!! SKIP tls (verify-full): no {} to use as unrelated roots\n", roots.display());
+        return;
+    }
+    let url = format!("{}{separator}sslmode=verify-full&sslrootcert={}", database.url, roots.display());
+    let output = Command::new(HESTIA)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url, "--data"])
+        .arg(data.path())
+        .env("HESTIA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "started against a certificate its roots did not sign");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("certificate"), "the refusal does not say why: {stderr}");
+}
