@@ -50,17 +50,20 @@ impl Dialect {
         }
     }
 
-    /// `column` is one of `set`, binding the set's values: one placeholder per element on SQLite,
-    /// one array on PostgreSQL (its statement text is then the same for every set, so it is
-    /// prepared once).
+    /// `column` is one of `set` (of rids, which are positive), binding the set's values: one
+    /// array on PostgreSQL, so the statement's text is the same for every set and it is prepared
+    /// once; on SQLite one placeholder per element, the list padded with `0` (never a rid) to
+    /// the next power of two (at least 8), so a handful of texts cover every size and the
+    /// statements stay in the connection's cache instead of being parsed on every page.
     pub(crate) fn int_set(self, column: &str, values: &mut Vec<Bound>, set: &[i64]) -> String {
         match self {
             Dialect::Sqlite => {
-                let placeholders: Vec<String> = set
-                    .iter()
+                let padded = set.len().max(8).next_power_of_two();
+                let elements = set.iter().copied().chain(std::iter::repeat(0)).take(padded);
+                let placeholders: Vec<String> = elements
                     .map(|n| {
-                        values.push(Bound::Int(*n));
-                        self.placeholder(values.len(), &Bound::Int(*n))
+                        values.push(Bound::Int(n));
+                        self.placeholder(values.len(), &Bound::Int(n))
                     })
                     .collect();
                 format!("{column} IN ({})", placeholders.join(", "))

@@ -58,7 +58,8 @@ fn fetch(
     limit: usize,
 ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
     let statement = search_sql::include_statement(Dialect::Sqlite, tenant, include, from, VERSION_COLUMNS, limit);
-    let mut stmt = conn.prepare(&statement.sql).map_err(backend)?;
+    // A handful of texts per include shape (`Dialect::int_set`): cached like the page statements.
+    let mut stmt = conn.prepare_cached(&statement.sql).map_err(backend)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(statement.values.iter().map(Param)), |row| {
             Ok((row.get::<_, i64>(0)?, stored_from_row(row, 1)?))
