@@ -19,6 +19,7 @@ use store::{RequestContext, StoreError, StoredResource, Timestamp, Transaction, 
 
 use crate::analyze::Analyzer;
 use crate::connection::{backend, prepared};
+use crate::write::LockedRows;
 use crate::{read, search, write};
 
 pub(crate) struct PostgresTransaction {
@@ -28,6 +29,8 @@ pub(crate) struct PostgresTransaction {
     now: Timestamp,
     /// Versions written, reported on commit so statistics follow bulk loads.
     writes: u64,
+    /// Rows `current` or a write locked, so a write after `current` skips the lock and lookup.
+    locked: LockedRows,
     analyzer: (Arc<Analyzer>, Pool),
 }
 
@@ -43,6 +46,7 @@ impl PostgresTransaction {
             tenant: ctx.tenant.0.clone(),
             now: ctx.now,
             writes: 0,
+            locked: LockedRows::new(),
             analyzer,
         })
     }
@@ -79,16 +83,41 @@ fn lock_key(parts: &[&str]) -> i64 {
 impl Transaction for PostgresTransaction {
     async fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<StoredResource>, StoreError> {
         const LOCK_ROW: &str = "SELECT rid FROM resource WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
-        let tenant = self.tenant.as_str();
+        let tenant = self.tenant.clone();
         let client = self.client()?;
-        let lock_row = prepared(client, LOCK_ROW).await?;
-        let locked = client.query_opt(&lock_row, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
-        if locked.is_none() {
-            self.lock(&["resource", tenant, resource_type, id]).await?;
-            client.query_opt(&lock_row, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+        // Lock and read in one statement. If another writer changed the row while we waited for
+        // its lock, PostgreSQL rechecks the join against the new row with the version row it
+        // had already read, which no longer matches: no row comes back, and the path below
+        // locks and reads again. A row that does come back is locked and current.
+        let lock_and_read = prepared(
+            client,
+            &format!(
+                "SELECT r.rid, {} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version \
+                 WHERE r.tenant = $1 AND r.type = $2 AND r.id = $3 FOR UPDATE OF r",
+                read::VERSION_COLUMNS
+            ),
+        )
+        .await?;
+        let row = client.query_opt(&lock_and_read, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+        let (rid, stored) = match row {
+            Some(row) => (Some(row.try_get::<_, i64>(0).map_err(backend)?), Some(read::stored_from_row(&row, 1)?)),
+            None => {
+                // The resource does not exist yet (its name is locked so two creates of one id
+                // serialize), or it changed while we waited.
+                self.lock(&["resource", &tenant, resource_type, id]).await?;
+                let client = self.client()?;
+                let lock_row = prepared(client, LOCK_ROW).await?;
+                let locked = client.query_opt(&lock_row, &[&tenant, &resource_type, &id]).await.map_err(backend)?;
+                let rid = locked.map(|row| row.try_get::<_, i64>(0)).transpose().map_err(backend)?;
+                // A new statement: it sees the version committed by whoever held the lock before us.
+                (rid, read::current_any(client, &tenant, resource_type, id).await?)
+            }
+        };
+        if let (Some(rid), Some(stored)) = (rid, &stored) {
+            let version = i64::try_from(stored.version).unwrap_or(i64::MAX);
+            self.locked.insert((resource_type.to_owned(), id.to_owned()), (rid, version));
         }
-        // A new statement: it sees the version committed by whoever held the lock before us.
-        read::current_any(client, tenant, resource_type, id).await
+        Ok(stored)
     }
 
     async fn search(&mut self, query: &SearchQuery) -> Result<Vec<StoredResource>, StoreError> {
@@ -102,13 +131,15 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
-        let stored = write::write_versions(self.client()?, &self.tenant, self.now, vec![version]).await?;
+        let client = self.client.as_deref().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        let stored = write::write_versions(client, &self.tenant, self.now, vec![version], &mut self.locked).await?;
         self.writes += 1;
         stored.into_iter().next().ok_or_else(|| StoreError::Backend("the write returned nothing".to_owned()))
     }
 
     async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
-        let stored = write::write_versions(self.client()?, &self.tenant, self.now, versions).await?;
+        let client = self.client.as_deref().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        let stored = write::write_versions(client, &self.tenant, self.now, versions, &mut self.locked).await?;
         self.writes += stored.len() as u64;
         Ok(stored)
     }

@@ -20,21 +20,28 @@ fn conflict(write: &WriteVersion) -> StoreError {
     }
 }
 
-/// Writes `writes` in order, as `Transaction::write` would one by one.
+/// Resource rows this transaction holds locked (`FOR UPDATE`), by `(type, id)`: their `rid` and
+/// current version. A row locked stays locked until the transaction ends and only this
+/// transaction can change it, so a write to it needs no second lock and lookup.
+pub(crate) type LockedRows = HashMap<(String, String), (i64, i64)>;
+
+/// Writes `writes` in order, as `Transaction::write` would one by one, and records the rows it
+/// wrote (locked by the write) in `locked`.
 pub(crate) async fn write_versions(
     client: &ClientWrapper,
     tenant: &str,
     now: Timestamp,
     writes: Vec<WriteVersion>,
+    locked: &mut LockedRows,
 ) -> Result<Vec<StoredResource>, StoreError> {
     let mut names = HashSet::new();
     if writes.iter().all(|w| names.insert((w.resource_type.as_str(), w.id.as_str()))) {
-        return write_distinct(client, tenant, now, writes).await;
+        return write_distinct(client, tenant, now, writes, locked).await;
     }
     // One resource twice: each version must see the one before it.
     let mut stored = Vec::with_capacity(writes.len());
     for write in writes {
-        stored.extend(write_distinct(client, tenant, now, vec![write]).await?);
+        stored.extend(write_distinct(client, tenant, now, vec![write], locked).await?);
     }
     Ok(stored)
 }
@@ -45,13 +52,15 @@ async fn write_distinct(
     tenant: &str,
     now: Timestamp,
     writes: Vec<WriteVersion>,
+    locked: &mut LockedRows,
 ) -> Result<Vec<StoredResource>, StoreError> {
     let Some(first) = writes.first() else { return Ok(Vec::new()) };
     let types: Vec<&str> = writes.iter().map(|w| w.resource_type.as_str()).collect();
     let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
-    let mut existing: HashMap<(String, String), (i64, i64)> = HashMap::new();
-    // First versions need no lookup (see `WriteVersion::is_first`).
-    if !writes.iter().all(WriteVersion::is_first) {
+    let key = |w: &WriteVersion| (w.resource_type.clone(), w.id.clone());
+    let mut existing: LockedRows = writes.iter().filter_map(|w| Some((key(w), *locked.get(&key(w))?))).collect();
+    // First versions need no lookup (see `WriteVersion::is_first`), nor do rows already locked.
+    if !writes.iter().all(|w| w.is_first() || existing.contains_key(&key(w))) {
         let lock = prepared(
             client,
             "SELECT r.type, r.id, r.rid, r.version FROM resource r \
@@ -123,6 +132,9 @@ async fn write_distinct(
     cleared.map_err(backend)?;
     versioned.map_err(|e| if is_unique_violation(&e) { conflict(first) } else { backend(e) })?;
     indexed.map_err(backend)?;
+    for ((write, rid), version) in writes.iter().zip(&rids).zip(&versions) {
+        locked.insert(key(write), (*rid, *version));
+    }
     Ok(writes.into_iter().map(|write| write.stored(now)).collect())
 }
 
