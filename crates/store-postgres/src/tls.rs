@@ -127,21 +127,22 @@ pub(crate) fn connector(policy: &TlsPolicy) -> Result<MakeRustlsConnect, StoreEr
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Backend(format!("TLS set-up: {e}")))?;
-    let config = match policy.verify {
-        Verify::Nothing => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider.signature_verification_algorithms)))
-            .with_no_client_auth(),
+    let algorithms = provider.signature_verification_algorithms;
+    let verifier: Arc<dyn ServerCertVerifier> = match policy.verify {
+        Verify::Nothing => Arc::new(PartialCheck { check: Partial::Nothing, algorithms }),
         Verify::Chain | Verify::Full => {
             let roots = Arc::new(roots(policy.root.as_deref())?);
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            let full = WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
                 .map_err(|e| StoreError::Backend(format!("TLS set-up: {e}")))?;
-            let verifier: Arc<dyn ServerCertVerifier> =
-                if policy.verify == Verify::Chain { Arc::new(AnyName(webpki)) } else { webpki };
-            builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth()
+            if policy.verify == Verify::Chain {
+                Arc::new(PartialCheck { check: Partial::AnyName(full), algorithms })
+            } else {
+                full
+            }
         }
     };
+    let config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
@@ -161,51 +162,23 @@ fn roots(file: Option<&std::path::Path>) -> Result<RootCertStore, StoreError> {
     Ok(store)
 }
 
-/// libpq's `require` and `prefer`: the handshake's signature is checked (the connection is
-/// encrypted to whoever holds the certificate's key), the certificate itself is not.
+/// The checks rustls has no name for: `Nothing` (libpq's `prefer` and `require`: the connection
+/// is encrypted to whoever holds the certificate's key, the certificate itself is not checked)
+/// and `AnyName` (`verify-ca`: the full check, except that a certificate for another name is
+/// accepted). The handshake's signature is always checked.
 #[derive(Debug)]
-struct EncryptOnly(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
+enum Partial {
+    Nothing,
+    AnyName(Arc<WebPkiServerVerifier>),
 }
 
-/// `verify-ca`: the full check, except that a certificate for another name is accepted.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct PartialCheck {
+    check: Partial,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for PartialCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -214,7 +187,8 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        let Partial::AnyName(full) = &self.check else { return Ok(ServerCertVerified::assertion()) };
+        match full.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -228,7 +202,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -237,11 +211,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
