@@ -227,18 +227,20 @@ pub(crate) async fn delete(
 /// none, one, and several apart.
 pub(crate) async fn conditional_matches(
     state: &AppState,
+    ctx: &RequestContext,
     tx: &mut dyn Transaction,
     resource_type: &str,
     query: &str,
 ) -> Result<Vec<StoredResource>, ApiError> {
-    let query = conditional_query(state, resource_type, query)?;
+    let query = conditional_query(state, ctx, resource_type, query).await?;
     Ok(tx.search(&query).await?)
 }
 
 /// The search a conditional operation runs: at most two matches (one is the answer, two an
 /// error), unsorted.
-pub(crate) fn conditional_query(
+pub(crate) async fn conditional_query(
     state: &AppState,
+    ctx: &RequestContext,
     resource_type: &str,
     query: &str,
 ) -> Result<fhir_search::SearchQuery, ApiError> {
@@ -246,10 +248,12 @@ pub(crate) fn conditional_query(
     if params.is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "a conditional operation needs search criteria"));
     }
-    // No `:in` here: a conditional operation runs inside its transaction, and the value sets
-    // would have to be read outside it. `:in` is refused as an unexpanded value set.
-    let options =
-        SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets: &fhir_search::NO_VALUE_SETS };
+    // The value sets of `:in`/`:not-in` are read through the store with the caller's context
+    // (what is committed, as for a search entry of a transaction bundle), not through the
+    // transaction: terminology is reference data, and the transaction's own search locks
+    // (PostgreSQL) stay on the searched type alone. Without `:in` nothing is read here.
+    let value_sets = crate::value_sets::expand_named(state, ctx, &params).await?;
+    let options = SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets: &value_sets };
     let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;
     parsed.query.sort.clear();

@@ -82,8 +82,8 @@ async fn batch_entry(state: &AppState, ctx: &RequestContext, mut entry: Entry) -
     entry.validate_request()?;
     let mut tx = state.store.begin(ctx).await?;
     let mut planner = references::Planner::default();
-    planner.plan(state, tx.as_mut(), &mut entry).await?;
-    planner.rewrite(state, tx.as_mut(), &mut entry).await?;
+    planner.plan(state, ctx, tx.as_mut(), &mut entry).await?;
+    planner.rewrite(state, ctx, tx.as_mut(), &mut entry).await?;
     let result = entry::execute(state, ctx, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(result)
@@ -106,16 +106,16 @@ async fn transaction(
     // from the transaction.
     let mut finished: Vec<Option<WriteVersion>> = entries.iter_mut().map(|e| e.checked_create(ctx)).collect();
     let mut tx = state.store.begin(ctx).await?;
-    planner.verify_presolved(state, tx.as_mut()).await?;
+    planner.verify_presolved(state, ctx, tx.as_mut()).await?;
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries.get(i).map_or(4, |e| e.method.transaction_rank()));
     for &i in &order {
         if let Some(entry) = entries.get_mut(i) {
-            planner.plan(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
+            planner.plan(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
         }
     }
     for entry in entries.iter_mut().filter(|e| e.checked.is_none()) {
-        planner.rewrite(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
+        planner.rewrite(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
     }
     let mut slots: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
     let mut taken: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();

@@ -38,7 +38,7 @@ pub(crate) async fn handle(
     let mut tx = state.store.begin(&ctx).await?;
     if let Some(condition) = condition {
         let matches =
-            conditional_matches(&state, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
+            conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
         match matches.as_slice() {
             [] => {}
             [existing] => {

@@ -55,7 +55,8 @@ pub(crate) async fn conditional(
     check_type(&resource_type)?;
     let ctx = request_context(&state, &headers);
     let mut tx = state.store.begin(&ctx).await?;
-    let matches = conditional_matches(&state, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
+    let matches =
+        conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
     let deleted = match matches.as_slice() {
         [] => None,
         [one] => delete(tx.as_mut(), (&resource_type, &one.id), None).await?,

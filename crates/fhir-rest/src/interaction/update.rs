@@ -62,7 +62,8 @@ pub(crate) async fn conditional(
     let mut resource = read_resource(&state, &headers, body).await?;
     let ctx = request_context(&state, &headers);
     let mut tx = state.store.begin(&ctx).await?;
-    let matches = conditional_matches(&state, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
+    let matches =
+        conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
     let id = match matches.as_slice() {
         [] => match resource.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),

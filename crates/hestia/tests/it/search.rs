@@ -254,4 +254,31 @@ async fn token_in_and_not_in_expand_stored_value_sets() {
     assert_eq!(sorted(ids(&server.get("Observation?code:in=http://example.org/vs").await.json())), inside);
     assert_eq!(sorted(ids(&server.get("Observation?code:not-in=http://example.org/vs").await.json())), outside);
     assert_eq!(server.get("Observation?code:in=http://example.org/unknown").await.status, 400);
+
+    // Conditional operations take `:in`/`:not-in` too.
+    let loinc = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}});
+    let in_loinc = "code:in=http://example.org/vs&code=http://loinc.org|8480-6";
+    let create = server.fhir(server.client.post(server.url("Observation")), &loinc).header("if-none-exist", in_loinc);
+    let found = server.send(create).await;
+    assert_eq!(found.status, 200, "If-None-Exist with :in finds the one match: {}", found.text);
+    assert_eq!(found.json()["id"], posted[3].as_str());
+    let other = json!({"resourceType": "Observation", "status": "amended",
+        "code": {"coding": [{"system": "http://other", "code": "a"}]}});
+    let updated = server.put("Observation?code:not-in=http://example.org/vs&code=http://other|a", &other).await;
+    assert_eq!(updated.status, 200, "conditional update with :not-in: {}", updated.text);
+    assert_eq!(updated.json()["id"], posted[4].as_str());
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": loinc, "request": {"method": "POST", "url": "Observation", "ifNoneExist": in_loinc}}]});
+    let reply = server.post("", &bundle).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let response = &reply.json()["entry"][0]["response"];
+    assert!(response["status"].as_str().unwrap().starts_with("200"), "{response}");
+    assert!(response["location"].as_str().unwrap().contains(posted[3].as_str()), "{response}");
+    let unknown = server.send(
+        server
+            .fhir(server.client.post(server.url("Observation")), &loinc)
+            .header("if-none-exist", "code:in=http://example.org/unknown"),
+    );
+    assert_eq!(unknown.await.status, 400, "an unknown value set in a condition is refused");
 }

@@ -250,7 +250,8 @@ pub(crate) async fn execute(
             let id = match (&entry.id, &entry.query) {
                 (Some(id), _) => Some(id.clone()),
                 (None, query) => {
-                    let matches = conditional_matches(state, tx, resource_type, query.as_deref().unwrap_or("")).await?;
+                    let matches =
+                        conditional_matches(state, ctx, tx, resource_type, query.as_deref().unwrap_or("")).await?;
                     match matches.as_slice() {
                         [] => None,
                         [one] => Some(one.id.clone()),

@@ -75,7 +75,7 @@ impl Planner {
             if crate::write::check_type(resource_type).is_err() {
                 continue;
             }
-            let Ok(query) = crate::write::conditional_query(state, resource_type, query) else { continue };
+            let Ok(query) = crate::write::conditional_query(state, ctx, resource_type, query).await else { continue };
             let page = state.store.search(ctx, &query).await?;
             if let [one] = page.resources.as_slice() {
                 self.resolved.insert(reference.clone(), format!("{resource_type}/{}", one.id));
@@ -88,9 +88,14 @@ impl Planner {
     /// Inside the transaction: every reference `presolve` resolved still resolves to the same
     /// resource. If one changed in between (created, deleted or duplicated by another writer),
     /// the entries checked with it are stale: the transaction fails with a conflict to retry.
-    pub(crate) async fn verify_presolved(&self, state: &AppState, tx: &mut dyn Transaction) -> Result<(), ApiError> {
+    pub(crate) async fn verify_presolved(
+        &self,
+        state: &AppState,
+        ctx: &RequestContext,
+        tx: &mut dyn Transaction,
+    ) -> Result<(), ApiError> {
         for reference in &self.presolved {
-            let now = resolve(state, tx, reference).await?;
+            let now = resolve(state, ctx, tx, reference).await?;
             if self.resolved.get(reference) != Some(&now) {
                 return Err(ApiError::new(
                     Code::VersionConflict,
@@ -121,6 +126,7 @@ impl Planner {
     pub(crate) async fn plan(
         &mut self,
         state: &AppState,
+        ctx: &RequestContext,
         tx: &mut dyn Transaction,
         entry: &mut Entry,
     ) -> Result<(), ApiError> {
@@ -130,7 +136,10 @@ impl Planner {
         let resource_type = entry.resource_type.clone();
         let plan = match entry.method {
             EntryMethod::Post => match &entry.if_none_exist {
-                Some(condition) => match conditional_matches(state, tx, &resource_type, condition).await?.as_slice() {
+                Some(condition) => match conditional_matches(state, ctx, tx, &resource_type, condition)
+                    .await?
+                    .as_slice()
+                {
                     [] => Plan::Create(state.ids.new_id()),
                     [existing] => Plan::Existing(existing.clone()),
                     _ => {
@@ -143,7 +152,7 @@ impl Planner {
                 (Some(id), _) => Plan::Update(id.clone()),
                 (None, query) => {
                     let matches =
-                        conditional_matches(state, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
+                        conditional_matches(state, ctx, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
                     match matches.as_slice() {
                         [] => Plan::Update(
                             entry
@@ -182,6 +191,7 @@ impl Planner {
     pub(crate) async fn rewrite(
         &mut self,
         state: &AppState,
+        ctx: &RequestContext,
         tx: &mut dyn Transaction,
         entry: &mut Entry,
     ) -> Result<(), ApiError> {
@@ -192,7 +202,7 @@ impl Planner {
             if self.resolved.contains_key(&reference) {
                 continue;
             }
-            let target = resolve(state, tx, &reference).await?;
+            let target = resolve(state, ctx, tx, &reference).await?;
             self.resolved.insert(reference, target);
         }
         replace(resource, &self.targets, &self.resolved);
@@ -202,12 +212,17 @@ impl Planner {
 
 /// The `Type/id` a conditional reference (`Type?query`) names in the transaction: exactly one
 /// match, or the error saying why not.
-async fn resolve(state: &AppState, tx: &mut dyn Transaction, reference: &str) -> Result<String, ApiError> {
+async fn resolve(
+    state: &AppState,
+    ctx: &RequestContext,
+    tx: &mut dyn Transaction,
+    reference: &str,
+) -> Result<String, ApiError> {
     let Some((resource_type, query)) = reference.split_once('?') else {
         return Err(ApiError::new(Code::InvalidRequest, format!("'{reference}' is not a conditional reference")));
     };
     crate::write::check_type(resource_type)?;
-    match conditional_matches(state, tx, resource_type, query).await?.as_slice() {
+    match conditional_matches(state, ctx, tx, resource_type, query).await?.as_slice() {
         [one] => Ok(format!("{resource_type}/{}", one.id)),
         [] => {
             Err(ApiError::new(Code::PreconditionFailed, format!("conditional reference '{reference}' matched nothing")))
