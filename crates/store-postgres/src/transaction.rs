@@ -52,10 +52,7 @@ impl PostgresTransaction {
     }
 
     fn client(&self) -> Result<&ClientWrapper, StoreError> {
-        match &self.client {
-            Some(object) => Ok(object),
-            None => Err(StoreError::Backend("transaction is closed".to_owned())),
-        }
+        open(&self.client)
     }
 
     async fn lock(&self, parts: &[&str]) -> Result<(), StoreError> {
@@ -65,6 +62,12 @@ impl PostgresTransaction {
         client.execute(&lock, &[&key]).await.map_err(backend)?;
         Ok(())
     }
+}
+
+/// The connection of a transaction that has not ended (a field of its own, so a write can borrow
+/// it beside the transaction's `locked` rows).
+fn open(client: &Option<Object>) -> Result<&ClientWrapper, StoreError> {
+    client.as_deref().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))
 }
 
 /// A stable 64-bit key (FNV-1a) for an advisory lock on a name.
@@ -131,14 +134,14 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn write(&mut self, version: WriteVersion) -> Result<StoredResource, StoreError> {
-        let client = self.client.as_deref().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        let client = open(&self.client)?;
         let stored = write::write_versions(client, &self.tenant, self.now, vec![version], &mut self.locked).await?;
         self.writes += 1;
         stored.into_iter().next().ok_or_else(|| StoreError::Backend("the write returned nothing".to_owned()))
     }
 
     async fn write_all(&mut self, versions: Vec<WriteVersion>) -> Result<Vec<StoredResource>, StoreError> {
-        let client = self.client.as_deref().ok_or_else(|| StoreError::Backend("transaction is closed".to_owned()))?;
+        let client = open(&self.client)?;
         let stored = write::write_versions(client, &self.tenant, self.now, versions, &mut self.locked).await?;
         self.writes += stored.len() as u64;
         Ok(stored)
