@@ -5,7 +5,7 @@
 //! ValueSet the server does not hold falls back to the R4 definitions' own expansions (the
 //! required bindings, such as `administrative-gender`).
 
-use fhir_search::{TokenMatch, ValueSetCodes, parse_search, value_sets_named};
+use fhir_search::{Subsumption, TokenMatch, ValueSetCodes, parse_search, subsumptions_named, value_sets_named};
 use serde_json::{Value, json};
 use store::RequestContext;
 use terminology::{Canonical, Resources, canonical_url};
@@ -16,20 +16,36 @@ use crate::state::AppState;
 /// Fetch rounds before giving up (each round fetches every canonical the last one revealed).
 const MAX_ROUNDS: usize = 16;
 
-/// The codes of every value set `params` names (empty when none is named).
+/// The codes of every value set `params` names, and of every token `:above`/`:below` value on a
+/// parameter of `types` (empty when there are none).
 pub(crate) async fn expand_named(
     state: &AppState,
     ctx: &RequestContext,
+    types: &[String],
     params: &[(String, String)],
 ) -> Result<ValueSetCodes, ApiError> {
     let mut out = ValueSetCodes::default();
     let roots = value_sets_named(params);
-    if roots.is_empty() {
+    let subsumptions = subsumptions_named(&state.registry(), types, params);
+    if roots.is_empty() && subsumptions.is_empty() {
         return Ok(out);
     }
     let mut resources = Resources::new();
+    // A subsumption is the value set of one filter over its system's hierarchy (`is-a` for
+    // `:below`, `generalizes` for `:above`), under a url of its own, so the CodeSystem is
+    // fetched and the hierarchy walked as for any value set.
+    let implicit: Vec<(String, &Subsumption)> =
+        subsumptions.iter().enumerate().map(|(i, s)| (format!("urn:hestia:subsumption:{i}"), s)).collect();
+    for (url, subsumption) in &implicit {
+        let op = if subsumption.above { "generalizes" } else { "is-a" };
+        let value_set = json!({"resourceType": "ValueSet", "url": url, "compose": {"include": [{
+            "system": subsumption.system,
+            "filter": [{"property": "concept", "op": op, "value": subsumption.code}]}]}});
+        resources.insert(Canonical::ValueSet(url.clone()), Some(value_set));
+    }
+    let every_root: Vec<String> = roots.iter().cloned().chain(implicit.iter().map(|(url, _)| url.clone())).collect();
     for _ in 0..MAX_ROUNDS {
-        let wanted = resources.wanted(&roots);
+        let wanted = resources.wanted(&every_root);
         if wanted.is_empty() {
             break;
         }
@@ -38,11 +54,16 @@ pub(crate) async fn expand_named(
             resources.insert(canonical, found);
         }
     }
-    for url in &roots {
-        let codes = terminology::expand(url, &resources)?;
+    let token_matches = |codes: terminology::CodeSet| -> Vec<TokenMatch> {
         let mut matches: Vec<TokenMatch> = codes.systems.into_iter().map(TokenMatch::System).collect();
         matches.extend(codes.codes.into_iter().map(|(system, code)| TokenMatch::SystemCode(system, code)));
-        out.insert(url, matches);
+        matches
+    };
+    for url in &roots {
+        out.insert(url, token_matches(terminology::expand(url, &resources)?));
+    }
+    for (url, subsumption) in &implicit {
+        out.insert(&subsumption.key, token_matches(terminology::expand(url, &resources)?));
     }
     Ok(out)
 }

@@ -252,7 +252,7 @@ pub(crate) async fn conditional_query(
     // (what is committed, as for a search entry of a transaction bundle), not through the
     // transaction: terminology is reference data, and the transaction's own search locks
     // (PostgreSQL) stay on the searched type alone. Without `:in` nothing is read here.
-    let value_sets = crate::value_sets::expand_named(state, ctx, &params).await?;
+    let value_sets = crate::value_sets::expand_named(state, ctx, &[resource_type.to_owned()], &params).await?;
     let options = SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets: &value_sets };
     let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;

@@ -32,7 +32,9 @@ pub use ir::{
 };
 pub use parse::{ParsedSearch, SearchError, SearchOptions, SummaryMode, parse_search, parse_search_types};
 pub use registry::{IndexedParam, SearchRegistry};
-pub use value_sets::{NO_VALUE_SETS, ValueSetCodes, value_sets_named};
+pub use value_sets::{
+    NO_VALUE_SETS, Subsumption, ValueSetCodes, subsumption_key, subsumptions_named, value_sets_named,
+};
 pub use window::{
     ClassRange, DateEnvelope, DateWindow, OPEN_SPAN_CLASS, SPAN_LIMITS, date_windows, envelopes, span_class,
 };

@@ -47,3 +47,55 @@ pub fn value_sets_named(params: &[(String, String)]) -> Vec<String> {
     }
     out
 }
+
+/// A token `:below` (the code and what it subsumes) or `:above` (the code and what subsumes it)
+/// search value, to be answered from the CodeSystem's hierarchy like a value set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subsumption {
+    /// Where its codes go in [`ValueSetCodes`] ([`subsumption_key`]).
+    pub key: String,
+    /// `:above` rather than `:below`.
+    pub above: bool,
+    pub system: String,
+    pub code: String,
+}
+
+/// The [`ValueSetCodes`] entry of a `:above`/`:below` value: the modifier and the value as written.
+pub fn subsumption_key(modifier: &str, value: &str) -> String {
+    format!("{modifier}:{value}")
+}
+
+/// The `:above`/`:below` values on token parameters of `types` in `params`, each `system|code`
+/// once. Other uses of the modifiers (uri parameters, a value without a system) are left to the
+/// parser, which accepts the first and refuses the second.
+pub fn subsumptions_named(
+    registry: &crate::SearchRegistry,
+    types: &[String],
+    params: &[(String, String)],
+) -> Vec<Subsumption> {
+    let mut out: Vec<Subsumption> = Vec::new();
+    for (name, value) in params {
+        let Some((param, modifier @ ("above" | "below"))) = name.rsplit_once(':') else { continue };
+        let is_token = types
+            .iter()
+            .any(|t| registry.param(t, param).is_some_and(|p| p.kind == fhir_model::SearchParamType::Token));
+        if !is_token {
+            continue;
+        }
+        for item in split_or(value) {
+            let Some((system, code)) = item.split_once('|').filter(|(s, c)| !s.is_empty() && !c.is_empty()) else {
+                continue;
+            };
+            let key = subsumption_key(modifier, &item);
+            if !out.iter().any(|s| s.key == key) {
+                out.push(Subsumption {
+                    above: modifier == "above",
+                    system: system.to_owned(),
+                    code: code.to_owned(),
+                    key,
+                });
+            }
+        }
+    }
+    out
+}

@@ -149,11 +149,12 @@ fn from_contains(contains: Option<&Value>, out: &mut CodeSet) {
 struct Hierarchy<'c> {
     codes: HashSet<&'c str>,
     children: HashMap<&'c str, Vec<&'c str>>,
+    parents: HashMap<&'c str, Vec<&'c str>>,
 }
 
 impl<'c> Hierarchy<'c> {
     fn of(code_system: &'c Value) -> Hierarchy<'c> {
-        let mut out = Hierarchy { codes: HashSet::new(), children: HashMap::new() };
+        let mut out = Hierarchy { codes: HashSet::new(), children: HashMap::new(), parents: HashMap::new() };
         out.add(code_system.get("concept"), None);
         out
     }
@@ -163,25 +164,40 @@ impl<'c> Hierarchy<'c> {
             let Some(code) = concept.get("code").and_then(Value::as_str) else { continue };
             self.codes.insert(code);
             if let Some(parent) = parent {
-                self.children.entry(parent).or_default().push(code);
+                self.link(parent, code);
             }
             for property in concept.get("property").and_then(Value::as_array).into_iter().flatten() {
                 let is_parent = matches!(property.get("code").and_then(Value::as_str), Some("parent" | "subsumedBy"));
                 if let Some(parent) = property.get("valueCode").and_then(Value::as_str).filter(|_| is_parent) {
-                    self.children.entry(parent).or_default().push(code);
+                    self.link(parent, code);
                 }
             }
             self.add(concept.get("concept"), Some(code));
         }
     }
 
+    fn link(&mut self, parent: &'c str, child: &'c str) {
+        self.children.entry(parent).or_default().push(child);
+        self.parents.entry(child).or_default().push(parent);
+    }
+
     /// `code` and every concept it subsumes.
     fn subsumed(&self, code: &'c str) -> BTreeSet<&'c str> {
+        Hierarchy::closure(code, &self.children)
+    }
+
+    /// `code` and every concept that subsumes it.
+    fn subsuming(&self, code: &'c str) -> BTreeSet<&'c str> {
+        Hierarchy::closure(code, &self.parents)
+    }
+
+    /// `code` and everything reachable from it through `edges` (a cycle ends the walk).
+    fn closure(code: &'c str, edges: &HashMap<&'c str, Vec<&'c str>>) -> BTreeSet<&'c str> {
         let mut out = BTreeSet::new();
         let mut pending = vec![code];
         while let Some(next) = pending.pop() {
             if out.insert(next) {
-                pending.extend(self.children.get(next).into_iter().flatten().copied());
+                pending.extend(edges.get(next).into_iter().flatten().copied());
             }
         }
         out
@@ -204,6 +220,7 @@ impl<'c> Hierarchy<'c> {
             }
             "is-a" => self.subsumed(value).into_iter().filter(known).collect(),
             "descendent-of" => self.subsumed(value).into_iter().filter(|c| *c != value && known(c)).collect(),
+            "generalizes" => self.subsuming(value).into_iter().filter(known).collect(),
             "is-not-a" => {
                 let below = self.subsumed(value);
                 self.codes.iter().copied().filter(|c| !below.contains(c)).collect()

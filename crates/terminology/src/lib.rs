@@ -1,7 +1,8 @@
 //! terminology: expanding a ValueSet into the codes it contains.
 //!
 //! Owns: the `ValueSet.compose` rules (include and exclude; enumerated concepts; a whole code
-//! system; filters over a CodeSystem's concept hierarchy; nested value sets, intersected), the
+//! system; filters over a CodeSystem's concept hierarchy (`=`, `in`, `not-in`, `is-a`,
+//! `descendent-of`, `is-not-a`, `generalizes`); nested value sets, intersected), the
 //! use of a stored `ValueSet.expansion`, and the limits that keep an expansion bounded.
 //! Must not know: storage, HTTP, search. The caller fetches the resources an expansion names
 //! ([`Resources::wanted`] says which, until nothing is missing), then [`expand`] is pure.

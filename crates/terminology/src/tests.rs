@@ -65,6 +65,8 @@ fn filters_follow_nesting_and_parent_properties() {
     assert_eq!(run("is-a", "a"), "a,b,c,d,e");
     assert_eq!(run("descendent-of", "a"), "b,c,d,e");
     assert_eq!(run("is-a", "d"), "d,e");
+    assert_eq!(run("generalizes", "e"), "a,d,e");
+    assert_eq!(run("generalizes", "a"), "a");
     assert_eq!(run("is-not-a", "b"), "a,d,e,f");
     assert_eq!(run("in", "c, f,zz"), "c,f");
     assert_eq!(run("=", "zz"), "");

@@ -137,7 +137,7 @@ async fn run(
 ) -> Result<Response, ApiError> {
     let format = negotiate(headers, &params)?;
     let ctx = request_context(state, headers);
-    let value_sets = crate::value_sets::expand_named(state, &ctx, &params).await?;
+    let value_sets = crate::value_sets::expand_named(state, &ctx, &scope.types, &params).await?;
     let options = state.search_options(prefer(headers).lenient, &value_sets);
     let mut parsed = parse_search_types(&state.registry(), scope.types.clone(), &params, options)?;
     parsed.query.filters.extend(scope.filter);

@@ -59,6 +59,17 @@ pub(crate) fn parse_values(
             }
             Ok(Filter::Token { param: code, values, negate: modifier == "not-in" })
         }
+        (SearchParamType::Token, Some(modifier @ ("above" | "below"))) => {
+            let mut values = Vec::new();
+            for item in split_or(value) {
+                let key = crate::value_sets::subsumption_key(modifier, &item);
+                let codes = value_sets.get(&key).ok_or_else(|| {
+                    invalid(name, &item, "expected system|code of a CodeSystem the server holds with its hierarchy")
+                })?;
+                values.extend(codes.iter().cloned());
+            }
+            Ok(Filter::Token { param: code, values, negate: false })
+        }
         (SearchParamType::Token, Some("text")) => Ok(Filter::Token {
             param: code,
             values: split_or(value).into_iter().map(TokenMatch::Text).collect(),

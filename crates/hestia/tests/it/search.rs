@@ -282,3 +282,58 @@ async fn token_in_and_not_in_expand_stored_value_sets() {
     );
     assert_eq!(unknown.await.status, 400, "an unknown value set in a condition is refused");
 }
+
+/// Token `:below` (the code and what it subsumes) and `:above` (the code and what subsumes it)
+/// over a stored CodeSystem's hierarchy, nested concepts and `parent` properties both; the same
+/// code in another system never matches. A system the server does not hold, or a value without
+/// a system, is a 400.
+#[tokio::test]
+async fn token_above_and_below_follow_a_stored_hierarchy() {
+    let server = TestServer::start().await;
+    let system = "http://example.org/body-sites";
+    // limb > arm > hand, limb > leg; foot's parent is leg (a property, not nesting).
+    let code_system = json!({"resourceType": "CodeSystem", "url": system, "status": "active", "content": "complete",
+        "concept": [
+            {"code": "limb", "concept": [{"code": "arm", "concept": [{"code": "hand"}]}, {"code": "leg"}]},
+            {"code": "foot", "property": [{"code": "parent", "valueCode": "leg"}]}]});
+    assert_eq!(server.post("CodeSystem", &code_system).await.status, 201);
+    let mut posted = std::collections::BTreeMap::new();
+    for (s, c) in [
+        (system, "limb"),
+        (system, "arm"),
+        (system, "hand"),
+        (system, "leg"),
+        (system, "foot"),
+        ("http://other", "arm"),
+    ] {
+        let observation = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": s, "code": c}]}});
+        let reply = server.post("Observation", &observation).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        posted.insert(format!("{s}|{c}"), reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    let expect = |codes: &[&str]| {
+        let mut ids: Vec<String> = codes.iter().map(|c| posted[&format!("{system}|{c}")].clone()).collect();
+        ids.sort();
+        ids
+    };
+    let found = |query: String| {
+        let server = &server;
+        async move {
+            let reply = server.get(&query).await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            let mut ids = ids(&reply.json());
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(found(format!("Observation?code:below={system}|arm")).await, expect(&["arm", "hand"]));
+    assert_eq!(found(format!("Observation?code:below={system}|leg")).await, expect(&["leg", "foot"]));
+    assert_eq!(found(format!("Observation?code:above={system}|foot")).await, expect(&["limb", "leg", "foot"]));
+    assert_eq!(
+        found(format!("Observation?code:above={system}|hand,{system}|leg")).await,
+        expect(&["limb", "arm", "hand", "leg"])
+    );
+    assert_eq!(server.get("Observation?code:below=http://unknown.example/cs|arm").await.status, 400);
+    assert_eq!(server.get("Observation?code:below=arm").await.status, 400);
+}

@@ -314,7 +314,8 @@ async fn read_entry(
         },
         (None, _) => {
             let params = crate::params::parse_query(query.as_deref());
-            let value_sets = crate::value_sets::expand_named(state, ctx, &params).await?;
+            let types = [resource_type.to_owned()];
+            let value_sets = crate::value_sets::expand_named(state, ctx, &types, &params).await?;
             let options = state.search_options(false, &value_sets);
             let parsed = fhir_search::parse_search(&state.registry(), resource_type, &params, options)?;
             let found = tx.search(&parsed.query).await?;
