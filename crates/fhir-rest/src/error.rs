@@ -140,7 +140,7 @@ impl From<terminology::ExpandError> for ApiError {
         use terminology::ExpandError;
         let code = match &error {
             ExpandError::UnknownValueSet(_) | ExpandError::UnknownCodeSystem(_) => Code::UnknownTerminology,
-            ExpandError::Unsupported { .. } => Code::UnsupportedSearchParam,
+            ExpandError::Unsupported { .. } | ExpandError::Subsumption { .. } => Code::UnsupportedSearchParam,
             ExpandError::TooCostly(_) => Code::TooCostly,
         };
         ApiError::new(code, error.to_string())

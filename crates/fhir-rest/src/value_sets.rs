@@ -31,16 +31,13 @@ pub(crate) async fn expand_named(
         return Ok(out);
     }
     let mut resources = Resources::new();
-    // A subsumption is the value set of one filter over its system's hierarchy (`is-a` for
-    // `:below`, `generalizes` for `:above`), under a url of its own, so the CodeSystem is
-    // fetched and the hierarchy walked as for any value set.
+    // Each subsumption's CodeSystem is fetched like a value set's: an implicit value set of the
+    // whole system, under a url of its own, names it to `Resources::wanted`.
     let implicit: Vec<(String, &Subsumption)> =
         subsumptions.iter().enumerate().map(|(i, s)| (format!("urn:hestia:subsumption:{i}"), s)).collect();
     for (url, subsumption) in &implicit {
-        let op = if subsumption.above { "generalizes" } else { "is-a" };
-        let value_set = json!({"resourceType": "ValueSet", "url": url, "compose": {"include": [{
-            "system": subsumption.system,
-            "filter": [{"property": "concept", "op": op, "value": subsumption.code}]}]}});
+        let value_set = json!({"resourceType": "ValueSet", "url": url,
+            "compose": {"include": [{"system": subsumption.system}]}});
         resources.insert(Canonical::ValueSet(url.clone()), Some(value_set));
     }
     let every_root: Vec<String> = roots.iter().cloned().chain(implicit.iter().map(|(url, _)| url.clone())).collect();
@@ -62,8 +59,23 @@ pub(crate) async fn expand_named(
     for url in &roots {
         out.insert(url, token_matches(terminology::expand(url, &resources)?));
     }
-    for (url, subsumption) in &implicit {
-        out.insert(&subsumption.key, token_matches(terminology::expand(url, &resources)?));
+    for (_, s) in &implicit {
+        out.insert(&s.key, token_matches(terminology::subsume(&s.system, &s.code, s.above, &resources)?));
+    }
+    Ok(out)
+}
+
+/// The expansions named by conditional queries (`(type, query)`), merged: made before the
+/// transaction that runs them begins (see `write::conditional_query`).
+pub(crate) async fn expand_conditions(
+    state: &AppState,
+    ctx: &RequestContext,
+    conditions: &[(String, String)],
+) -> Result<ValueSetCodes, ApiError> {
+    let mut out = ValueSetCodes::default();
+    for (resource_type, query) in conditions {
+        let params = crate::params::parse_query(Some(query));
+        out.merge(expand_named(state, ctx, std::slice::from_ref(resource_type), &params).await?);
     }
     Ok(out)
 }

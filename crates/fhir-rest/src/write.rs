@@ -1,7 +1,7 @@
 //! The write path shared by single interactions and bundle entries: checks, validation, `meta`,
 //! index extraction, version choice, and the store write, all inside one `Transaction`.
 
-use fhir_search::{IndexEntries, SearchOptions, extract, parse_search};
+use fhir_search::{IndexEntries, SearchOptions, ValueSetCodes, extract, parse_search};
 use fhir_validate::IssueType;
 use serde_json::{Map, Value, json};
 use store::{Method, RequestContext, StoredResource, Transaction, WriteVersion};
@@ -227,33 +227,33 @@ pub(crate) async fn delete(
 /// none, one, and several apart.
 pub(crate) async fn conditional_matches(
     state: &AppState,
-    ctx: &RequestContext,
     tx: &mut dyn Transaction,
     resource_type: &str,
     query: &str,
+    value_sets: &ValueSetCodes,
 ) -> Result<Vec<StoredResource>, ApiError> {
-    let query = conditional_query(state, ctx, resource_type, query).await?;
+    let query = conditional_query(state, resource_type, query, value_sets)?;
     Ok(tx.search(&query).await?)
 }
 
 /// The search a conditional operation runs: at most two matches (one is the answer, two an
 /// error), unsorted.
-pub(crate) async fn conditional_query(
+///
+/// `value_sets` holds the expansions its `:in`/`:not-in`/`:below`/`:above` name, made before
+/// the transaction began (`value_sets::expand_conditions`): reading them inside would hold
+/// the transaction's connection while waiting for a second one, and enough such requests at
+/// once would wait on each other until the pool's timeout.
+pub(crate) fn conditional_query(
     state: &AppState,
-    ctx: &RequestContext,
     resource_type: &str,
     query: &str,
+    value_sets: &ValueSetCodes,
 ) -> Result<fhir_search::SearchQuery, ApiError> {
     let params = parse_query(Some(query));
     if params.is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "a conditional operation needs search criteria"));
     }
-    // The value sets of `:in`/`:not-in` are read through the store with the caller's context
-    // (what is committed, as for a search entry of a transaction bundle), not through the
-    // transaction: terminology is reference data, and the transaction's own search locks
-    // (PostgreSQL) stay on the searched type alone. Without `:in` nothing is read here.
-    let value_sets = crate::value_sets::expand_named(state, ctx, &[resource_type.to_owned()], &params).await?;
-    let options = SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets: &value_sets };
+    let options = SearchOptions { lenient: false, default_count: 2, max_count: 2, value_sets };
     let mut parsed = parse_search(&state.registry(), resource_type, &params, options)?;
     parsed.query.count = 2;
     parsed.query.sort.clear();

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::ir::TokenMatch;
 use crate::parse::split_or;
+use crate::parse::values::{split_unescaped_pipe, unescape_pipe};
 
 /// Token matches per value set url (as written in the search, `|version` included).
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,11 @@ impl ValueSetCodes {
     /// Records the codes of `url`: `system|code` pairs and whole systems ([`TokenMatch::System`]).
     pub fn insert(&mut self, url: &str, codes: Vec<TokenMatch>) {
         self.sets.insert(url.to_owned(), codes);
+    }
+
+    /// Adds every expansion of `other`.
+    pub fn merge(&mut self, other: ValueSetCodes) {
+        self.sets.extend(other.sets);
     }
 
     pub(crate) fn get(&self, url: &str) -> Option<&[TokenMatch]> {
@@ -83,17 +89,14 @@ pub fn subsumptions_named(
             continue;
         }
         for item in split_or(value) {
-            let Some((system, code)) = item.split_once('|').filter(|(s, c)| !s.is_empty() && !c.is_empty()) else {
+            let Some((system, code)) = split_unescaped_pipe(&item).filter(|(s, c)| !s.is_empty() && !c.is_empty())
+            else {
                 continue;
             };
+            let (system, code) = (unescape_pipe(system), unescape_pipe(code));
             let key = subsumption_key(modifier, &item);
             if !out.iter().any(|s| s.key == key) {
-                out.push(Subsumption {
-                    above: modifier == "above",
-                    system: system.to_owned(),
-                    code: code.to_owned(),
-                    key,
-                });
+                out.push(Subsumption { above: modifier == "above", system, code, key });
             }
         }
     }

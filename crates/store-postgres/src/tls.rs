@@ -6,8 +6,13 @@
 //! | `disable` | never | — |
 //! | `allow`, `prefer` (the default) | when the server offers it | no |
 //! | `require` | always | no; against `sslrootcert` if one is given (as libpq) |
-//! | `verify-ca` | always | chain, against `sslrootcert` or the system's roots |
-//! | `verify-full` | always | chain and host name, likewise |
+//! | `verify-ca` | always | chain, against `sslrootcert` (required) |
+//! | `verify-full` | always | chain and host name, against `sslrootcert` or the system's roots |
+//!
+//! `sslrootcert=system` (as libpq 16) means the system's roots and `verify-full`, and refuses
+//! any weaker mode. Unlike libpq, `prefer` does not retry in plain text after a failed
+//! handshake: a server whose TLS rustls refuses (TLS 1.1, SHA-1 signatures) needs
+//! `sslmode=disable` or a better certificate.
 //!
 //! tokio-postgres itself knows only `disable`, `prefer` and `require`, and nothing of
 //! certificates: `split` takes libpq's TLS options out of the URL before it is parsed.
@@ -48,49 +53,68 @@ pub(crate) struct TlsPolicy {
 /// policy. Errors never repeat the URL, which may hold a password.
 pub(crate) fn split(url: &str) -> Result<(String, TlsPolicy), StoreError> {
     let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    let (head, options, separator) = if is_url {
+    // A key=value string keeps its own text (quoted values may hold spaces): only the TLS
+    // options are cut out of it. Their values never need quoting.
+    let (head, options) = if is_url {
         match url.split_once('?') {
-            Some((head, query)) => (head, query.split('&').collect::<Vec<_>>(), "&"),
-            None => (url, Vec::new(), "&"),
+            Some((head, query)) => (head, query.split('&').collect::<Vec<_>>()),
+            None => (url, Vec::new()),
         }
     } else {
-        ("", url.split_whitespace().collect(), " ")
+        (url, url.split_whitespace().collect())
     };
-    let (mut mode, mut root) = ("prefer".to_owned(), None);
-    let mut kept = Vec::new();
+    let fail = |message: String| Err(StoreError::Backend(format!("database URL: {message}")));
+    let (mut mode, mut root, mut system_roots) = (None, None, false);
+    let (mut kept, mut removed) = (Vec::new(), Vec::new());
     for option in options {
         let (key, value) = option.split_once('=').unwrap_or((option, ""));
         let value = if is_url { decode(value) } else { value.to_owned() };
         match key {
-            "sslmode" => mode = value,
-            "sslrootcert" if value != "system" => root = Some(PathBuf::from(value)),
-            "sslrootcert" => root = None,
-            "sslcert" | "sslkey" => {
-                return Err(StoreError::Backend(format!("database URL: {key} (client certificates) is not supported")));
+            "sslmode" => mode = Some(value),
+            "sslrootcert" if value == "system" => system_roots = true,
+            "sslrootcert" => root = Some(PathBuf::from(value)),
+            "sslcert" | "sslkey" => return fail(format!("{key} (client certificates) is not supported")),
+            _ => {
+                kept.push(option);
+                continue;
             }
-            _ => kept.push(option),
         }
+        removed.push(option);
     }
+    // As libpq 16: `sslrootcert=system` means the system's roots, checked in full.
+    let mode = match (mode, system_roots) {
+        (None, true) => "verify-full".to_owned(),
+        (Some(mode), true) if mode != "verify-full" => {
+            return fail(format!("sslrootcert=system needs sslmode=verify-full, not {mode}"));
+        }
+        (mode, _) => mode.unwrap_or_else(|| "prefer".to_owned()),
+    };
     let (driver_mode, verify) = match mode.as_str() {
-        "disable" => ("disable", Verify::Nothing),
-        "allow" | "prefer" => ("prefer", Verify::Nothing),
-        "require" if root.is_some() => ("require", Verify::Chain),
-        "require" => ("require", Verify::Nothing),
-        "verify-ca" => ("require", Verify::Chain),
-        "verify-full" => ("require", Verify::Full),
+        "disable" => ("sslmode=disable", Verify::Nothing),
+        "allow" | "prefer" => ("sslmode=prefer", Verify::Nothing),
+        "require" if root.is_some() => ("sslmode=require", Verify::Chain),
+        "require" => ("sslmode=require", Verify::Nothing),
+        // The chain without the name is only a check against roots chosen for this database:
+        // against the system's, any publicly trusted certificate for any name would pass.
+        "verify-ca" if root.is_none() => return fail("sslmode=verify-ca needs sslrootcert=FILE".to_owned()),
+        "verify-ca" => ("sslmode=require", Verify::Chain),
+        "verify-full" => ("sslmode=require", Verify::Full),
         other => {
-            return Err(StoreError::Backend(format!(
-                "database URL: sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-            )));
+            return fail(format!(
+                "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+            ));
         }
     };
-    kept.push(match driver_mode {
-        "disable" => "sslmode=disable",
-        "prefer" => "sslmode=prefer",
-        _ => "sslmode=require",
-    });
-    let rest = kept.join(separator);
-    let url = if is_url { format!("{head}?{rest}") } else { rest };
+    let url = if is_url {
+        kept.push(driver_mode);
+        format!("{head}?{}", kept.join("&"))
+    } else {
+        let mut text = head.to_owned();
+        for option in removed {
+            text = text.replacen(option, "", 1);
+        }
+        format!("{} {driver_mode}", text.trim())
+    };
     Ok((url, TlsPolicy { verify, root }))
 }
 
@@ -236,19 +260,26 @@ mod tests {
         assert_eq!(url, "postgres://u@h/db?application_name=x&sslmode=require");
         assert_eq!(tls, TlsPolicy { verify: Verify::Full, root: None });
         let (_, tls) = policy("postgres://u@h/db?sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem");
+        assert_eq!(policy("postgres://h/db?sslrootcert=system").1, TlsPolicy { verify: Verify::Full, root: None });
         assert_eq!(tls, TlsPolicy { verify: Verify::Chain, root: Some(PathBuf::from("/etc/ca.pem")) });
         // libpq: `require` with a root file checks the chain, as `verify-ca`.
         assert_eq!(policy("postgres://h/db?sslmode=require&sslrootcert=/ca.pem").1.verify, Verify::Chain);
         assert_eq!(policy("postgres://h/db?sslmode=require").1.verify, Verify::Nothing);
         assert_eq!(policy("postgres://h/db?sslmode=disable").0, "postgres://h/db?sslmode=disable");
-        let (url, tls) = policy("host=h dbname=d sslmode=verify-full sslrootcert=/ca.pem");
-        assert_eq!(url, "host=h dbname=d sslmode=require");
+        let (url, tls) = policy("host=h sslmode=verify-full password='a  b' sslrootcert=/ca.pem dbname=d");
+        assert_eq!(url, "host=h  password='a  b'  dbname=d sslmode=require");
         assert_eq!(tls, TlsPolicy { verify: Verify::Full, root: Some(PathBuf::from("/ca.pem")) });
     }
 
     #[test]
     fn unknown_modes_and_client_certificates_are_refused_without_the_password() {
-        for url in ["postgres://u:secret@h/db?sslmode=always", "postgres://u:secret@h/db?sslcert=/c.pem"] {
+        for url in [
+            "postgres://u:secret@h/db?sslmode=always",
+            "postgres://u:secret@h/db?sslcert=/c.pem",
+            // The chain alone, against the system's roots, would accept any public certificate.
+            "postgres://u:secret@h/db?sslmode=verify-ca",
+            "postgres://u:secret@h/db?sslmode=require&sslrootcert=system",
+        ] {
             let Err(StoreError::Backend(message)) = split(url) else { panic!("{url} was accepted") };
             assert!(!message.contains("secret"), "{message}");
         }

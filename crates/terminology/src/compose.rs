@@ -128,6 +128,28 @@ impl Expansion<'_> {
     }
 }
 
+/// The codes of `system` that `code` subsumes (itself and its descendants), or with `above`
+/// those that subsume it (itself and its ancestors). The CodeSystem must be held with all its
+/// concepts, and `code` must be one of them: over a fragment or a stub the answer would be
+/// silently short.
+pub fn subsume(system: &str, code: &str, above: bool, resources: &Resources) -> Result<CodeSet, ExpandError> {
+    let refuse = |reason: String| ExpandError::Subsumption { system: system.to_owned(), reason };
+    let code_system = resources.code_system(system).ok_or_else(|| ExpandError::UnknownCodeSystem(system.to_owned()))?;
+    if !lists_every_code(code_system) {
+        return Err(refuse("the server does not hold all of its concepts (its content is not 'complete')".to_owned()));
+    }
+    let hierarchy = Hierarchy::of(code_system);
+    if !hierarchy.codes.contains(code) {
+        return Err(refuse(format!("'{code}' is not one of its codes")));
+    }
+    let related = if above { hierarchy.subsuming(code) } else { hierarchy.subsumed(code) };
+    let mut out = CodeSet::default();
+    for related in related.into_iter().filter(|c| hierarchy.codes.contains(c)) {
+        out.add_code(system, related);
+    }
+    Ok(out)
+}
+
 /// Whether a CodeSystem resource holds all of its concepts.
 fn lists_every_code(code_system: &Value) -> bool {
     code_system.get("content").and_then(Value::as_str) == Some("complete")

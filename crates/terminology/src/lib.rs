@@ -15,7 +15,7 @@ mod compose;
 mod resources;
 
 pub use code_set::CodeSet;
-pub use compose::{MAX_CODES, expand};
+pub use compose::{MAX_CODES, expand, subsume};
 pub use resources::{Canonical, Resources};
 
 /// Why a value set could not be expanded. Every variant is the request's problem (4xx).
@@ -29,6 +29,8 @@ pub enum ExpandError {
     Unsupported { url: String, reason: String },
     #[error("ValueSet '{0}' expands to more than {MAX_CODES} codes")]
     TooCostly(String),
+    #[error("CodeSystem '{system}' cannot answer :above or :below: {reason}")]
+    Subsumption { system: String, reason: String },
 }
 
 /// The url of a canonical reference, without its `|version`.

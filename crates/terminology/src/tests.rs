@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::{Canonical, CodeSet, ExpandError, Resources, expand};
+use crate::{Canonical, CodeSet, ExpandError, Resources, expand, subsume};
 
 const SYS: &str = "http://example.org/cs";
 
@@ -130,4 +130,24 @@ fn wanted_names_what_is_missing_until_everything_was_asked_for() {
     resources.insert(Canonical::CodeSystem(SYS.into()), Some(hierarchy()));
     assert!(resources.wanted(&roots).is_empty());
     assert_eq!(expand("http://vs/o", &resources), Err(ExpandError::UnknownValueSet("http://vs/i".into())));
+}
+
+#[test]
+fn subsumption_needs_a_complete_code_system_and_one_of_its_codes() {
+    let resources = with(&[], &[hierarchy()]);
+    let run = |code: &str, above: bool| {
+        let set = subsume(SYS, code, above, &resources).expect("subsumes");
+        set.codes.into_iter().map(|(_, c)| c).collect::<Vec<_>>().join(",")
+    };
+    assert_eq!(run("d", false), "d,e");
+    assert_eq!(run("e", true), "a,d,e");
+    assert!(matches!(subsume(SYS, "zz", false, &resources), Err(ExpandError::Subsumption { .. })));
+    let mut fragment = hierarchy();
+    fragment["content"] = json!("fragment");
+    let partial = with(&[], &[fragment]);
+    assert!(matches!(subsume(SYS, "a", false, &partial), Err(ExpandError::Subsumption { .. })));
+    assert_eq!(
+        subsume("http://unknown", "a", false, &resources),
+        Err(ExpandError::UnknownCodeSystem("http://unknown".to_owned()))
+    );
 }

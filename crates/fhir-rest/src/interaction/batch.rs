@@ -80,11 +80,12 @@ pub(crate) async fn process_bundle(
 
 async fn batch_entry(state: &AppState, ctx: &RequestContext, mut entry: Entry) -> Result<EntryResult, ApiError> {
     entry.validate_request()?;
-    let mut tx = state.store.begin(ctx).await?;
     let mut planner = references::Planner::default();
-    planner.plan(state, ctx, tx.as_mut(), &mut entry).await?;
-    planner.rewrite(state, ctx, tx.as_mut(), &mut entry).await?;
-    let result = entry::execute(state, ctx, tx.as_mut(), entry).await?;
+    planner.expand_conditions(state, ctx, std::slice::from_ref(&entry)).await?;
+    let mut tx = state.store.begin(ctx).await?;
+    planner.plan(state, tx.as_mut(), &mut entry).await?;
+    planner.rewrite(state, tx.as_mut(), &mut entry).await?;
+    let result = entry::execute(state, ctx, tx.as_mut(), entry, &planner.value_sets).await?;
     tx.commit().await?;
     Ok(result)
 }
@@ -98,6 +99,7 @@ async fn transaction(
         entry.validate_request().map_err(|e| entry.locate(e))?;
     }
     let mut planner = references::Planner::default();
+    planner.expand_conditions(state, ctx, &entries).await?;
     let deferred = planner.plan_offline(state, &mut entries);
     planner.presolve(state, ctx, &entries).await?;
     prepare::check_entries(state, &planner, &deferred, &mut entries).await?;
@@ -106,16 +108,16 @@ async fn transaction(
     // from the transaction.
     let mut finished: Vec<Option<WriteVersion>> = entries.iter_mut().map(|e| e.checked_create(ctx)).collect();
     let mut tx = state.store.begin(ctx).await?;
-    planner.verify_presolved(state, ctx, tx.as_mut()).await?;
+    planner.verify_presolved(state, tx.as_mut()).await?;
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries.get(i).map_or(4, |e| e.method.transaction_rank()));
     for &i in &order {
         if let Some(entry) = entries.get_mut(i) {
-            planner.plan(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
+            planner.plan(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
         }
     }
     for entry in entries.iter_mut().filter(|e| e.checked.is_none()) {
-        planner.rewrite(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
+        planner.rewrite(state, tx.as_mut(), entry).await.map_err(|e| entry.locate(e))?;
     }
     let mut slots: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
     let mut taken: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
@@ -129,7 +131,9 @@ async fn transaction(
         }
         write_run(tx.as_mut(), &mut run, &mut slots).await?;
         let index = entry.index;
-        let result = entry::execute(state, ctx, tx.as_mut(), entry).await.map_err(|e| entry::locate_index(index, e))?;
+        let result = entry::execute(state, ctx, tx.as_mut(), entry, &planner.value_sets)
+            .await
+            .map_err(|e| entry::locate_index(index, e))?;
         if let Some(slot) = slots.get_mut(i) {
             *slot = Some(result);
         }

@@ -35,10 +35,12 @@ pub(crate) async fn handle(
     // Without a condition the resource will be written: validate and index it before taking the
     // store's writer. With one, a match answers without validating (as before the condition).
     let checked = if condition.is_none() { Some(check(&state, &resource_type, &resource)?) } else { None };
+    let condition = condition.map(|c| c.trim_start_matches('?').to_owned());
+    let conditions: Vec<(String, String)> = condition.iter().map(|c| (resource_type.clone(), c.clone())).collect();
+    let value_sets = crate::value_sets::expand_conditions(&state, &ctx, &conditions).await?;
     let mut tx = state.store.begin(&ctx).await?;
     if let Some(condition) = condition {
-        let matches =
-            conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, condition.trim_start_matches('?')).await?;
+        let matches = conditional_matches(&state, tx.as_mut(), &resource_type, &condition, &value_sets).await?;
         match matches.as_slice() {
             [] => {}
             [existing] => {

@@ -54,9 +54,11 @@ pub(crate) async fn conditional(
     let format = negotiate(&headers, &parse_query(query.as_deref()))?;
     check_type(&resource_type)?;
     let ctx = request_context(&state, &headers);
+    let condition = query.clone().unwrap_or_default();
+    let value_sets =
+        crate::value_sets::expand_conditions(&state, &ctx, &[(resource_type.clone(), condition.clone())]).await?;
     let mut tx = state.store.begin(&ctx).await?;
-    let matches =
-        conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
+    let matches = conditional_matches(&state, tx.as_mut(), &resource_type, &condition, &value_sets).await?;
     let deleted = match matches.as_slice() {
         [] => None,
         [one] => delete(tx.as_mut(), (&resource_type, &one.id), None).await?,

@@ -61,9 +61,11 @@ pub(crate) async fn conditional(
     check_type(&resource_type)?;
     let mut resource = read_resource(&state, &headers, body).await?;
     let ctx = request_context(&state, &headers);
+    let condition = query.clone().unwrap_or_default();
+    let value_sets =
+        crate::value_sets::expand_conditions(&state, &ctx, &[(resource_type.clone(), condition.clone())]).await?;
     let mut tx = state.store.begin(&ctx).await?;
-    let matches =
-        conditional_matches(&state, &ctx, tx.as_mut(), &resource_type, query.as_deref().unwrap_or("")).await?;
+    let matches = conditional_matches(&state, tx.as_mut(), &resource_type, &condition, &value_sets).await?;
     let id = match matches.as_slice() {
         [] => match resource.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),

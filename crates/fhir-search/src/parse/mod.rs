@@ -1,7 +1,7 @@
 //! Parsing search URL parameters into the IR.
 
 mod chain;
-mod values;
+pub(crate) mod values;
 
 use fhir_model::SearchParamType;
 

@@ -123,14 +123,14 @@ fn tokens(value: &str) -> Vec<TokenMatch> {
         .collect()
 }
 
-fn split_unescaped_pipe(value: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_unescaped_pipe(value: &str) -> Option<(&str, &str)> {
     let bytes = value.as_bytes();
     let index =
         (0..bytes.len()).find(|&i| bytes.get(i) == Some(&b'|') && (i == 0 || bytes.get(i - 1) != Some(&b'\\')))?;
     Some((value.get(..index)?, value.get(index + 1..)?))
 }
 
-fn unescape_pipe(value: &str) -> String {
+pub(crate) fn unescape_pipe(value: &str) -> String {
     value.replace("\\|", "|")
 }
 

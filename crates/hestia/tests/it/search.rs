@@ -336,4 +336,12 @@ async fn token_above_and_below_follow_a_stored_hierarchy() {
     );
     assert_eq!(server.get("Observation?code:below=http://unknown.example/cs|arm").await.status, 400);
     assert_eq!(server.get("Observation?code:below=arm").await.status, 400);
+    assert_eq!(server.get(&format!("Observation?code:below={system}|wing")).await.status, 400, "not a code of it");
+    // A CodeSystem held as a fragment cannot say what a code subsumes: refused, not short.
+    let fragment = json!({"resourceType": "CodeSystem", "url": "http://example.org/fragment", "status": "active",
+        "content": "fragment", "concept": [{"code": "x", "concept": [{"code": "y"}]}]});
+    assert_eq!(server.post("CodeSystem", &fragment).await.status, 201);
+    let refused = server.get("Observation?code:below=http://example.org/fragment|x").await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.text.contains("complete"), "{}", refused.text);
 }

@@ -223,6 +223,7 @@ pub(crate) async fn execute(
     ctx: &RequestContext,
     tx: &mut dyn Transaction,
     entry: Entry,
+    value_sets: &fhir_search::ValueSetCodes,
 ) -> Result<EntryResult, ApiError> {
     let resource_type = entry.resource_type.as_str();
     let checked = entry.checked.transpose()?;
@@ -250,8 +251,8 @@ pub(crate) async fn execute(
             let id = match (&entry.id, &entry.query) {
                 (Some(id), _) => Some(id.clone()),
                 (None, query) => {
-                    let matches =
-                        conditional_matches(state, ctx, tx, resource_type, query.as_deref().unwrap_or("")).await?;
+                    let query = query.as_deref().unwrap_or("");
+                    let matches = conditional_matches(state, tx, resource_type, query, value_sets).await?;
                     match matches.as_slice() {
                         [] => None,
                         [one] => Some(one.id.clone()),

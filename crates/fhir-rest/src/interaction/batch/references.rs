@@ -10,6 +10,7 @@ use crate::error::{ApiError, Code};
 use crate::interaction::batch::entry::{Entry, EntryMethod, Plan};
 use crate::state::AppState;
 use crate::write::conditional_matches;
+use fhir_search::ValueSetCodes;
 
 #[derive(Default)]
 pub(crate) struct Planner {
@@ -20,9 +21,40 @@ pub(crate) struct Planner {
     /// The conditional references resolved before the transaction: `verify_presolved` checks
     /// them again inside it.
     presolved: Vec<String>,
+    /// The expansions every condition of the entries names (`expand_conditions`).
+    pub(crate) value_sets: ValueSetCodes,
 }
 
 impl Planner {
+    /// Expands, before the transaction, the value sets (and subsumptions) that the entries'
+    /// conditions name: `ifNoneExist`, conditional PUT and DELETE, conditional references.
+    pub(crate) async fn expand_conditions(
+        &mut self,
+        state: &AppState,
+        ctx: &RequestContext,
+        entries: &[Entry],
+    ) -> Result<(), ApiError> {
+        let mut conditions: Vec<(String, String)> = Vec::new();
+        for entry in entries {
+            let conditional_url = matches!(entry.method, EntryMethod::Put | EntryMethod::Delete) && entry.id.is_none();
+            let query = entry.if_none_exist.as_deref().or(entry.query.as_deref().filter(|_| conditional_url));
+            if let Some(query) = query {
+                conditions.push((entry.resource_type.clone(), query.trim_start_matches('?').to_owned()));
+            }
+            let mut references = Vec::new();
+            if let Some(resource) = &entry.resource {
+                collect_conditional(resource, &mut references);
+            }
+            for reference in references {
+                if let Some((resource_type, query)) = reference.split_once('?') {
+                    conditions.push((resource_type.to_owned(), query.to_owned()));
+                }
+            }
+        }
+        self.value_sets = crate::value_sets::expand_conditions(state, ctx, &conditions).await?;
+        Ok(())
+    }
+
     /// Plans, before the transaction, the entries whose id needs no query: a POST without
     /// `ifNoneExist` gets a new id, a PUT to `Type/id` keeps its id. `plan` leaves them as they
     /// are. Returns the fullUrls of the write entries left for `plan`, which only the
@@ -75,7 +107,9 @@ impl Planner {
             if crate::write::check_type(resource_type).is_err() {
                 continue;
             }
-            let Ok(query) = crate::write::conditional_query(state, ctx, resource_type, query).await else { continue };
+            let Ok(query) = crate::write::conditional_query(state, resource_type, query, &self.value_sets) else {
+                continue;
+            };
             let page = state.store.search(ctx, &query).await?;
             if let [one] = page.resources.as_slice() {
                 self.resolved.insert(reference.clone(), format!("{resource_type}/{}", one.id));
@@ -88,14 +122,9 @@ impl Planner {
     /// Inside the transaction: every reference `presolve` resolved still resolves to the same
     /// resource. If one changed in between (created, deleted or duplicated by another writer),
     /// the entries checked with it are stale: the transaction fails with a conflict to retry.
-    pub(crate) async fn verify_presolved(
-        &self,
-        state: &AppState,
-        ctx: &RequestContext,
-        tx: &mut dyn Transaction,
-    ) -> Result<(), ApiError> {
+    pub(crate) async fn verify_presolved(&self, state: &AppState, tx: &mut dyn Transaction) -> Result<(), ApiError> {
         for reference in &self.presolved {
-            let now = resolve(state, ctx, tx, reference).await?;
+            let now = resolve(state, tx, reference, &self.value_sets).await?;
             if self.resolved.get(reference) != Some(&now) {
                 return Err(ApiError::new(
                     Code::VersionConflict,
@@ -126,7 +155,6 @@ impl Planner {
     pub(crate) async fn plan(
         &mut self,
         state: &AppState,
-        ctx: &RequestContext,
         tx: &mut dyn Transaction,
         entry: &mut Entry,
     ) -> Result<(), ApiError> {
@@ -136,7 +164,7 @@ impl Planner {
         let resource_type = entry.resource_type.clone();
         let plan = match entry.method {
             EntryMethod::Post => match &entry.if_none_exist {
-                Some(condition) => match conditional_matches(state, ctx, tx, &resource_type, condition)
+                Some(condition) => match conditional_matches(state, tx, &resource_type, condition, &self.value_sets)
                     .await?
                     .as_slice()
                 {
@@ -151,8 +179,8 @@ impl Planner {
             EntryMethod::Put => match (&entry.id, &entry.query) {
                 (Some(id), _) => Plan::Update(id.clone()),
                 (None, query) => {
-                    let matches =
-                        conditional_matches(state, ctx, tx, &resource_type, query.as_deref().unwrap_or("")).await?;
+                    let query = query.as_deref().unwrap_or("");
+                    let matches = conditional_matches(state, tx, &resource_type, query, &self.value_sets).await?;
                     match matches.as_slice() {
                         [] => Plan::Update(
                             entry
@@ -191,7 +219,6 @@ impl Planner {
     pub(crate) async fn rewrite(
         &mut self,
         state: &AppState,
-        ctx: &RequestContext,
         tx: &mut dyn Transaction,
         entry: &mut Entry,
     ) -> Result<(), ApiError> {
@@ -202,7 +229,7 @@ impl Planner {
             if self.resolved.contains_key(&reference) {
                 continue;
             }
-            let target = resolve(state, ctx, tx, &reference).await?;
+            let target = resolve(state, tx, &reference, &self.value_sets).await?;
             self.resolved.insert(reference, target);
         }
         replace(resource, &self.targets, &self.resolved);
@@ -214,15 +241,15 @@ impl Planner {
 /// match, or the error saying why not.
 async fn resolve(
     state: &AppState,
-    ctx: &RequestContext,
     tx: &mut dyn Transaction,
     reference: &str,
+    value_sets: &ValueSetCodes,
 ) -> Result<String, ApiError> {
     let Some((resource_type, query)) = reference.split_once('?') else {
         return Err(ApiError::new(Code::InvalidRequest, format!("'{reference}' is not a conditional reference")));
     };
     crate::write::check_type(resource_type)?;
-    match conditional_matches(state, ctx, tx, resource_type, query).await?.as_slice() {
+    match conditional_matches(state, tx, resource_type, query, value_sets).await?.as_slice() {
         [one] => Ok(format!("{resource_type}/{}", one.id)),
         [] => {
             Err(ApiError::new(Code::PreconditionFailed, format!("conditional reference '{reference}' matched nothing")))
