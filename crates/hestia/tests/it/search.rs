@@ -275,6 +275,13 @@ async fn token_in_and_not_in_expand_stored_value_sets() {
     let response = &reply.json()["entry"][0]["response"];
     assert!(response["status"].as_str().unwrap().starts_with("200"), "{response}");
     assert!(response["location"].as_str().unwrap().contains(posted[3].as_str()), "{response}");
+    // A search entry of a transaction takes `:in` as well.
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "GET", "url": "Observation?code:in=http://example.org/vs"}}]});
+    let reply = server.post("", &bundle).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let searchset = &reply.json()["entry"][0]["resource"];
+    assert_eq!(sorted(ids(searchset)), inside, "{searchset}");
     let unknown = server.send(
         server
             .fhir(server.client.post(server.url("Observation")), &loinc)

@@ -279,7 +279,7 @@ pub(crate) async fn execute(
             Ok(EntryResult { status: StatusCode::OK, stored: Some(stored), other: None })
         }
         (EntryMethod::Get, _) => {
-            read_entry(state, ctx, tx, &entry.resource_type, entry.id, entry.version, entry.query).await
+            read_entry(state, ctx, tx, (&entry.resource_type, entry.id, entry.version, entry.query), value_sets).await
         }
         _ => Err(ApiError::new(Code::InvalidRequest, "this entry could not be planned")),
     }
@@ -289,10 +289,8 @@ async fn read_entry(
     state: &AppState,
     ctx: &RequestContext,
     tx: &mut dyn Transaction,
-    resource_type: &str,
-    id: Option<String>,
-    version: Option<u64>,
-    query: Option<String>,
+    (resource_type, id, version, query): (&str, Option<String>, Option<u64>, Option<String>),
+    value_sets: &fhir_search::ValueSetCodes,
 ) -> Result<EntryResult, ApiError> {
     let ok = |stored: StoredResource| EntryResult { status: StatusCode::OK, stored: Some(stored), other: None };
     match (id, version) {
@@ -315,9 +313,8 @@ async fn read_entry(
         },
         (None, _) => {
             let params = crate::params::parse_query(query.as_deref());
-            let types = [resource_type.to_owned()];
-            let value_sets = crate::value_sets::expand_named(state, ctx, &types, &params).await?;
-            let options = state.search_options(false, &value_sets);
+            // Expanded before the transaction (`Planner::expand_conditions`), like conditions.
+            let options = state.search_options(false, value_sets);
             let parsed = fhir_search::parse_search(&state.registry(), resource_type, &params, options)?;
             let found = tx.search(&parsed.query).await?;
             let entries: Vec<(Value, Option<String>)> = found

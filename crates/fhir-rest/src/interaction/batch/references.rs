@@ -27,7 +27,8 @@ pub(crate) struct Planner {
 
 impl Planner {
     /// Expands, before the transaction, the value sets (and subsumptions) that the entries'
-    /// conditions name: `ifNoneExist`, conditional PUT and DELETE, conditional references.
+    /// conditions name: `ifNoneExist`, conditional PUT and DELETE, search entries, conditional
+    /// references.
     pub(crate) async fn expand_conditions(
         &mut self,
         state: &AppState,
@@ -36,7 +37,9 @@ impl Planner {
     ) -> Result<(), ApiError> {
         let mut conditions: Vec<(String, String)> = Vec::new();
         for entry in entries {
-            let conditional_url = matches!(entry.method, EntryMethod::Put | EntryMethod::Delete) && entry.id.is_none();
+            // A search entry (GET without an id) runs in the transaction too.
+            let conditional_url =
+                matches!(entry.method, EntryMethod::Put | EntryMethod::Delete | EntryMethod::Get) && entry.id.is_none();
             let query = entry.if_none_exist.as_deref().or(entry.query.as_deref().filter(|_| conditional_url));
             if let Some(query) = query {
                 conditions.push((entry.resource_type.clone(), query.trim_start_matches('?').to_owned()));
