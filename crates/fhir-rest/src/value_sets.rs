@@ -1,4 +1,5 @@
-//! Expanding the value sets a search names with `:in`/`:not-in`, before the search is parsed.
+//! Expanding the value sets a search names with `:in`/`:not-in`, and the subsumptions of token
+//! `:below`/`:above`, before the search is parsed (for conditions: before their transaction).
 //!
 //! A canonical is looked up among the server's own ValueSet and CodeSystem resources, with the
 //! request's context (a client that may not read a ValueSet cannot search by it either); a

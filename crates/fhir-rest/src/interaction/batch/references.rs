@@ -23,6 +23,9 @@ pub(crate) struct Planner {
     presolved: Vec<String>,
     /// The expansions every condition of the entries names (`expand_conditions`).
     pub(crate) value_sets: ValueSetCodes,
+    /// Each entry's conditional references (by `Entry::index`), found once by
+    /// `expand_conditions` and reused by `presolve`.
+    conditional: HashMap<usize, Vec<String>>,
 }
 
 impl Planner {
@@ -36,6 +39,7 @@ impl Planner {
         entries: &[Entry],
     ) -> Result<(), ApiError> {
         let mut conditions: Vec<(String, String)> = Vec::new();
+        self.conditional.clear();
         for entry in entries {
             // A search entry (GET without an id) runs in the transaction too.
             let conditional_url =
@@ -48,12 +52,18 @@ impl Planner {
             if let Some(resource) = &entry.resource {
                 collect_conditional(resource, &mut references);
             }
-            for reference in references {
+            for reference in &references {
                 if let Some((resource_type, query)) = reference.split_once('?') {
                     conditions.push((resource_type.to_owned(), query.to_owned()));
                 }
             }
+            if !references.is_empty() {
+                self.conditional.insert(entry.index, references);
+            }
         }
+        // Synthea's bundles name the same practitioners and organizations again and again.
+        conditions.sort_unstable();
+        conditions.dedup();
         self.value_sets = crate::value_sets::expand_conditions(state, ctx, &conditions).await?;
         Ok(())
     }
@@ -86,8 +96,8 @@ impl Planner {
         deferred
     }
 
-    /// Resolves, outside the transaction, the conditional references of the entries planned so
-    /// far, so that those entries can be checked in parallel before it (Synthea's bundles name
+    /// Resolves, outside the transaction, the conditional references (as `expand_conditions`
+    /// found them, which must run first) of the entries planned so far, so that those entries can be checked in parallel before it (Synthea's bundles name
     /// every practitioner and organization this way). Only single matches are kept; anything
     /// else is left for the transaction to resolve and report. `verify_presolved` must run in
     /// the transaction before anything is written.
@@ -99,9 +109,7 @@ impl Planner {
     ) -> Result<(), ApiError> {
         let mut wanted = Vec::new();
         for entry in entries.iter().filter(|e| matches!(e.plan, Plan::Create(_) | Plan::Update(_))) {
-            if let Some(resource) = &entry.resource {
-                collect_conditional(resource, &mut wanted);
-            }
+            wanted.extend(self.conditional.get(&entry.index).into_iter().flatten().cloned());
         }
         wanted.sort_unstable();
         wanted.dedup();
