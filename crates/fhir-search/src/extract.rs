@@ -14,26 +14,38 @@ use crate::index::{
 use crate::registry::{IndexedParam, SearchRegistry};
 
 /// Computes every index row of a resource. A parameter whose expression fails on this resource
-/// (a runtime type error in the spec's expression) contributes no rows.
+/// (a runtime type error in the spec's expression) contributes no rows; one whose rows are
+/// other parameters' rows (`IndexedParam::stored_as`) has none of its own.
 pub fn extract(registry: &SearchRegistry, resource: &Value) -> IndexEntries {
     let mut entries = IndexEntries::default();
     let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else { return entries };
     let ctx = fhirpath::EvalContext::new().with_resource(resource).with_root_resource(resource);
     let own = registry.own_base();
-    for param in registry.params(resource_type) {
-        if param.kind == SearchParamType::Composite {
-            let Ok(items) = param.expression.evaluate(&ctx, resource) else { continue };
-            for item in items {
-                composite(param, own, &ctx, item, &mut entries.composites);
-            }
-            continue;
-        }
-        let Ok(nodes) = param.expression.evaluate_nodes(&ctx, resource) else { continue };
-        for (node, type_name) in nodes {
-            add(param, own, type_name, node, &mut entries);
-        }
+    for param in registry.params(resource_type).iter().filter(|p| !p.is_derived()) {
+        extract_param(param, own, &ctx, resource, &mut entries);
     }
     entries
+}
+
+/// The rows of one parameter, whether or not it is stored as itself.
+fn extract_param<'a>(
+    param: &IndexedParam,
+    own: &OwnBase,
+    ctx: &fhirpath::EvalContext<'a>,
+    resource: &'a Value,
+    entries: &mut IndexEntries,
+) {
+    if param.kind == SearchParamType::Composite {
+        let Ok(items) = param.expression.evaluate(ctx, resource) else { return };
+        for item in items {
+            composite(param, own, ctx, item, &mut entries.composites);
+        }
+        return;
+    }
+    let Ok(nodes) = param.expression.evaluate_nodes(ctx, resource) else { return };
+    for (node, type_name) in nodes {
+        add(param, own, type_name, node, entries);
+    }
 }
 
 /// Evaluates each component on the same node and stores every combination of their values.

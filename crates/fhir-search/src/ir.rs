@@ -200,8 +200,11 @@ pub enum Filter {
         narrative_only: bool,
         value: String,
     },
-    /// Any of the filters (a chain over a reference with several possible target types).
+    /// Any of the filters (a chain over a reference with several possible target types, a
+    /// parameter stored as several).
     Any(Vec<Filter>),
+    /// Every one of the filters (`:not` or `:missing=true` on a parameter stored as several).
+    All(Vec<Filter>),
 }
 
 /// What a parameter sort orders by.
@@ -209,9 +212,10 @@ pub enum Filter {
 pub enum SortKey {
     Id,
     LastUpdated,
-    /// An indexed parameter: the smallest value ascending, the largest descending.
+    /// An indexed parameter: the smallest value ascending, the largest descending, among the
+    /// rows of the parameters it is stored as (`IndexedParam::stored_as`).
     Param {
-        param: String,
+        params: Vec<String>,
         table: IndexTable,
     },
 }

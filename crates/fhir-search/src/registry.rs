@@ -18,6 +18,22 @@ pub struct IndexedParam {
     /// Composite parameters: each component's type and expression, evaluated on the nodes of
     /// `expression`.
     pub(crate) components: Vec<(SearchParamType, fhirpath::Expression)>,
+    /// The parameters whose index rows are this one's: itself, or, for a parameter whose
+    /// expression is the union of other parameters' expressions (`combo-code` is
+    /// `Observation.code | Observation.component.code`, that is `code` and `component-code`),
+    /// those parameters. Such a parameter has no rows of its own: searches ask its parts.
+    pub stored_as: Vec<String>,
+    /// The union parts of the expression, normalized (see `union_parts`), and of each
+    /// component: what decides whether one parameter's rows are the union of others'.
+    parts: Vec<String>,
+    component_texts: Vec<(SearchParamType, String)>,
+}
+
+impl IndexedParam {
+    /// Whether this parameter's rows are other parameters' rows (and so it is not indexed).
+    pub fn is_derived(&self) -> bool {
+        self.stored_as.len() != 1 || self.stored_as.first() != Some(&self.code)
+    }
 }
 
 impl std::fmt::Debug for IndexedParam {
@@ -44,9 +60,15 @@ fn indexable(kind: SearchParamType) -> bool {
     kind != SearchParamType::Special
 }
 
-/// The components of a composite parameter, compiled; `None` if one cannot be used.
-fn components(model: &Model, def: &SearchParamDef) -> Option<Vec<(SearchParamType, fhirpath::Expression)>> {
-    def.component
+/// The components of a composite parameter, compiled, with their expression texts; `None` if one
+/// cannot be used.
+#[expect(clippy::type_complexity, reason = "one private helper's pair of parallel lists")]
+fn components(
+    model: &Model,
+    def: &SearchParamDef,
+) -> Option<(Vec<(SearchParamType, fhirpath::Expression)>, Vec<(SearchParamType, String)>)> {
+    let compiled: Option<Vec<_>> = def
+        .component
         .iter()
         .map(|component| {
             let kind = model.all_search_params().iter().find(|p| p.id == component.definition)?.kind;
@@ -62,20 +84,109 @@ fn components(model: &Model, def: &SearchParamDef) -> Option<Vec<(SearchParamTyp
             if !supported {
                 return None;
             }
-            Some((kind, fhirpath::parse(&component.expression).ok()?))
+            let expression = fhirpath::parse(&component.expression).ok()?;
+            Some(((kind, expression), (kind, normalize_part(&component.expression))))
         })
-        .collect()
+        .collect();
+    Some(compiled?.into_iter().unzip())
 }
 
 fn compile(model: &Model, resource_type: &str, def: Arc<SearchParamDef>) -> Option<IndexedParam> {
     let text = expression_for(model, &def.expression, resource_type)?;
     let expression = fhirpath::parse(&text).ok()?;
-    let components = if def.kind == SearchParamType::Composite {
-        components(model, &def).filter(|c| !c.is_empty())?
+    let (components, component_texts) = if def.kind == SearchParamType::Composite {
+        components(model, &def).filter(|(c, _)| !c.is_empty())?
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    Some(IndexedParam { code: def.code.clone(), kind: def.kind, definition: def, expression, components })
+    let parts = split_union(&text).into_iter().map(normalize_part).collect();
+    Some(IndexedParam {
+        code: def.code.clone(),
+        kind: def.kind,
+        stored_as: vec![def.code.clone()],
+        definition: def,
+        expression,
+        components,
+        parts,
+        component_texts,
+    })
+}
+
+/// A union part without spaces and without parentheses around the whole of it, so that
+/// `(Observation.value as Quantity)` in one definition is the same part in another.
+fn normalize_part(part: &str) -> String {
+    let mut text: String = part.chars().filter(|c| !c.is_whitespace()).collect();
+    while text.starts_with('(') && text.ends_with(')') && split_union(&text[1..text.len() - 1]).len() == 1 {
+        let inner = &text[1..text.len() - 1];
+        // `(a).b(c)` starts and ends with parentheses that are not one pair.
+        if !balanced(inner) {
+            break;
+        }
+        text = inner.to_owned();
+    }
+    text
+}
+
+/// Whether every parenthesis of `text` (outside string literals) closes one opened before it.
+fn balanced(text: &str) -> bool {
+    let (mut depth, mut in_string) = (0i32, false);
+    for c in text.chars() {
+        match c {
+            '\'' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// Marks the parameters of one type whose rows are exactly the union of other parameters' rows
+/// (`IndexedParam::stored_as`): the same kind (and, for composites, the same components), and
+/// union parts that are those parameters' parts put together. Each part's rows depend only on
+/// the nodes it selects, so a union's rows are its parts' rows. Dates are left out (a
+/// resource's date envelope, `window`, is one row per parameter), and so are references
+/// (chains, `_has`, includes and compartments name them; no R4 reference parameter is such a
+/// union). Two parameters with the same
+/// single part both keep their rows: their definitions may mean different searches
+/// (`phonetic` and `name`).
+fn mark_unions(params: &mut [IndexedParam]) {
+    // Fewest parts first, so that a union's parts are already resolved to stored parameters.
+    let mut order: Vec<usize> = (0..params.len()).collect();
+    order.sort_by_key(|&index| params.get(index).map_or(0, |p| p.parts.len()));
+    for index in order {
+        let Some(param) = params.get(index) else { continue };
+        if matches!(param.kind, SearchParamType::Date | SearchParamType::Reference) || param.parts.len() < 2 {
+            continue;
+        }
+        let smaller: Vec<&IndexedParam> = params
+            .iter()
+            .filter(|other| {
+                other.kind == param.kind
+                    && other.component_texts == param.component_texts
+                    && !other.parts.is_empty()
+                    && other.parts.len() < param.parts.len()
+                    && other.parts.iter().all(|part| param.parts.contains(part))
+            })
+            .collect();
+        if !param.parts.iter().all(|part| smaller.iter().any(|p| p.parts.contains(part))) {
+            continue;
+        }
+        let mut stored_as: Vec<String> = Vec::new();
+        for code in smaller.iter().flat_map(|p| p.stored_as.iter()) {
+            if !stored_as.contains(code) {
+                stored_as.push(code.clone());
+            }
+        }
+        if let Some(param) = params.get_mut(index) {
+            param.stored_as = stored_as;
+        }
+    }
 }
 
 impl SearchRegistry {
@@ -111,6 +222,7 @@ impl SearchRegistry {
                 params.retain(|p| p.code != param.code);
                 params.push(param);
             }
+            mark_unions(&mut params);
             by_type.insert(resource_type.clone(), params);
         }
         SearchRegistry { model, by_type, custom, own_base: OwnBase::default() }
@@ -132,6 +244,12 @@ impl SearchRegistry {
 
     pub fn param(&self, resource_type: &str, code: &str) -> Option<&IndexedParam> {
         self.params(resource_type).iter().find(|p| p.code == code)
+    }
+
+    /// The parameters whose index rows hold `code`'s values on `resource_type`
+    /// (`IndexedParam::stored_as`); `code` itself when it is not a known parameter.
+    pub fn stored_as(&self, resource_type: &str, code: &str) -> Vec<String> {
+        self.param(resource_type, code).map_or_else(|| vec![code.to_owned()], |p| p.stored_as.clone())
     }
 
     /// Every supported parameter of a type as `(code, type, definition url, documentation)`, for
@@ -190,4 +308,48 @@ fn split_union(expression: &str) -> Vec<&str> {
         parts.push(part.trim());
     }
     parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unions the R4 definitions hold: Observation's `combo-*` parameters, and nothing that
+    /// merely shares one part with another parameter (`phonetic` and `name`).
+    #[test]
+    fn union_parameters_are_stored_as_their_parts() {
+        let registry = SearchRegistry::new(fhir_model::r4());
+        let stored = |t: &str, code: &str| registry.param(t, code).map(|p| p.stored_as.clone());
+        assert_eq!(stored("Observation", "combo-code"), Some(vec!["code".to_owned(), "component-code".to_owned()]));
+        let mut quantity = stored("Observation", "combo-value-quantity").unwrap_or_default();
+        quantity.sort();
+        assert_eq!(quantity, ["component-value-quantity", "value-quantity"]);
+        let mut composite = stored("Observation", "combo-code-value-quantity").unwrap_or_default();
+        composite.sort();
+        assert_eq!(composite, ["code-value-quantity", "component-code-value-quantity"]);
+        assert_eq!(stored("Observation", "code"), Some(vec!["code".to_owned()]));
+        assert_eq!(stored("Patient", "phonetic"), Some(vec!["phonetic".to_owned()]));
+        assert_eq!(stored("Patient", "name"), Some(vec!["name".to_owned()]));
+        let mut derived = Vec::new();
+        for resource_type in fhir_model::r4().resource_types() {
+            for param in registry.params(resource_type).iter().filter(|p| p.is_derived()) {
+                assert!(!matches!(param.kind, SearchParamType::Date | SearchParamType::Reference), "{param:?}");
+                assert!(
+                    param
+                        .stored_as
+                        .iter()
+                        .all(|code| registry.param(resource_type, code).is_some_and(|p| !p.is_derived()))
+                );
+                derived.push(format!("{resource_type}.{}", param.code));
+            }
+        }
+        assert_eq!(derived.len(), 6, "{derived:?}");
+    }
+
+    #[test]
+    fn parts_are_compared_without_spaces_or_outer_parentheses() {
+        assert_eq!(normalize_part("( Observation.value as Quantity )"), "Observation.valueasQuantity");
+        assert_eq!(normalize_part("(a).b(c)"), "(a).b(c)");
+        assert_eq!(normalize_part("((a | b))"), "(a|b)");
+    }
 }

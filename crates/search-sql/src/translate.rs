@@ -247,6 +247,10 @@ impl Sql {
                 let ors: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
                 format!("({})", ors.join(" OR "))
             }
+            Filter::All(filters) => {
+                let ands: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
+                format!("({})", ands.join(" AND "))
+            }
         }
     }
 
@@ -557,7 +561,7 @@ impl Sql {
     /// The SQL expression a sort key orders by and its type; never NULL, so keyset comparisons
     /// stay simple (resources without a value sort last either way).
     pub fn sort_expression(&mut self, sort: &Sort) -> (String, KeyKind) {
-        let SortKey::Param { param, table } = &sort.key else {
+        let SortKey::Param { params, table } = &sort.key else {
             return match sort.key {
                 SortKey::Id => ("r.id".to_owned(), KeyKind::Text),
                 _ => ("r.last_updated".to_owned(), KeyKind::Int),
@@ -575,17 +579,21 @@ impl Sql {
         };
         let aggregate = if sort.descending { "MAX" } else { "MIN" };
         let fallback = self.dialect.sort_fallback(kind, sort.descending);
-        let param = self.text(param);
+        let list: Vec<String> = params.iter().map(|p| self.text(p)).collect();
+        let param = match list.as_slice() {
+            [one] => format!("= {one}"),
+            _ => format!("IN ({})", list.join(", ")),
+        };
         let expression = if *table == IndexTable::Date {
             // The envelope row holds exactly the least low and greatest high: one covering index
             // seek per resource instead of aggregating its date rows (2 s → see ARCHITECTURE.md).
             format!(
-                "COALESCE((SELECT e.{column} FROM search_date_envelope e WHERE e.rid = r.rid AND e.param = {param}), \
+                "COALESCE((SELECT e.{column} FROM search_date_envelope e WHERE e.rid = r.rid AND e.param {param}), \
                  {fallback})"
             )
         } else {
             format!(
-                "COALESCE((SELECT {aggregate}(s.{column}) FROM {} s WHERE s.rid = r.rid AND s.param = {param}), {fallback})",
+                "COALESCE((SELECT {aggregate}(s.{column}) FROM {} s WHERE s.rid = r.rid AND s.param {param}), {fallback})",
                 table_name(*table)
             )
         };

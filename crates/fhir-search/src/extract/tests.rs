@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
-use super::{decimal_range, extract};
+use std::collections::BTreeSet;
+
+use super::{IndexEntries, IndexedParam, decimal_range, extract, extract_param};
 use crate::SearchRegistry;
 
 fn registry() -> SearchRegistry {
@@ -110,4 +112,69 @@ fn absolute_references_are_local_only_under_the_own_base() {
     let foreign = "http://other.example/fhir/Patient/1";
     assert_eq!(subject(&observation(foreign)), (None, None, Some(foreign.to_owned())));
     assert_eq!(subject(&observation("Patient/1")), (Some("Patient".to_owned()), Some("1".to_owned()), None));
+}
+
+/// A parameter stored as others (`IndexedParam::stored_as`) has no rows of its own, and its
+/// own expression gives exactly the rows its parts hold: values at the top and in components,
+/// repeated in both, of every kind involved.
+#[test]
+fn union_parameters_have_the_rows_of_their_parts() {
+    let registry = registry();
+    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let mmhg =
+        |value: f64| json!({"value": value, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"});
+    let observations = [
+        json!({"resourceType": "Observation", "status": "final", "code": loinc("85354-9"),
+            "component": [{"code": loinc("8480-6"), "valueQuantity": mmhg(120.0)},
+                          {"code": loinc("8462-4"), "valueQuantity": mmhg(80.0)},
+                          {"code": loinc("85354-9"), "dataAbsentReason": loinc("unknown")}]}),
+        json!({"resourceType": "Observation", "status": "final", "code": loinc("8480-6"), "valueQuantity": mmhg(120.0),
+            "dataAbsentReason": loinc("masked")}),
+        json!({"resourceType": "Observation", "status": "final", "code": loinc("72166-2"),
+            "valueCodeableConcept": loinc("LA18976-3"),
+            "component": [{"code": loinc("72166-2"), "valueCodeableConcept": loinc("LA18978-9")}]}),
+        json!({"resourceType": "Observation", "status": "final", "code": loinc("x"),
+            "valueSampledData": {"origin": {"value": 1}, "period": 10, "dimensions": 1}}),
+    ];
+    let derived: Vec<&IndexedParam> = registry.params("Observation").iter().filter(|p| p.is_derived()).collect();
+    assert!(derived.len() >= 6);
+    let mut seen = BTreeSet::new();
+    for observation in &observations {
+        let stored = extract(&registry, observation);
+        let ctx = fhirpath::EvalContext::new().with_resource(observation).with_root_resource(observation);
+        for param in &derived {
+            let mut own = IndexEntries::default();
+            extract_param(param, registry.own_base(), &ctx, observation, &mut own);
+            let own_rows = rows_of(&own, &param.code, std::slice::from_ref(&param.code));
+            assert_eq!(
+                rows_of(&stored, &param.code, std::slice::from_ref(&param.code)),
+                BTreeSet::new(),
+                "{param:?} is stored"
+            );
+            assert_eq!(rows_of(&stored, &param.code, &param.stored_as), own_rows, "{param:?} on {observation}");
+            if !own_rows.is_empty() {
+                seen.insert(param.code.clone());
+            }
+        }
+    }
+    assert_eq!(seen.len(), derived.len(), "every union has rows somewhere: {seen:?}");
+}
+
+/// The rows of `params` as if they were `code`'s, in a comparable form.
+fn rows_of(entries: &IndexEntries, code: &str, params: &[String]) -> BTreeSet<String> {
+    let of = |param: &String| params.contains(param);
+    let mut rows = BTreeSet::new();
+    for t in entries.tokens.iter().filter(|t| of(&t.param)) {
+        rows.insert(format!("{code} {:?} {:?} {:?}", t.system, t.code, t.text));
+    }
+    for q in entries.quantities.iter().filter(|q| of(&q.param)) {
+        rows.insert(format!("{code} {:?} {:?} {} {} {}", q.system, q.code, q.value, q.low, q.high));
+    }
+    for c in entries.composites.iter().filter(|c| of(&c.param)) {
+        rows.insert(format!("{code} {:?}", c.parts));
+    }
+    for s in entries.strings.iter().filter(|s| of(&s.param)) {
+        rows.insert(format!("{code} {} {}", s.normalized, s.exact));
+    }
+    rows
 }

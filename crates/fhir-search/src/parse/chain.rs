@@ -45,7 +45,49 @@ pub(crate) fn parse_filter(
     let Some(param) = registry.param(resource_type, code) else {
         return Err(unknown(registry, resource_type, name, code));
     };
-    values::parse_values(registry, value_sets, param, name, modifier, value)
+    let filter = values::parse_values(registry, value_sets, param, name, modifier, value)?;
+    Ok(stored_as(filter, &param.code, &param.stored_as))
+}
+
+/// The filter on a parameter, asked of the parameters it is stored as: a value matches the
+/// union of their rows, so a positive filter holds if it holds on any of them, and `:not`,
+/// `:not-in` or `:missing=true` (no row matches) only if on all.
+fn stored_as(filter: Filter, code: &str, stored_as: &[String]) -> Filter {
+    if let [one] = stored_as
+        && one == code
+    {
+        return filter;
+    }
+    let negative = matches!(filter, Filter::Token { negate: true, .. } | Filter::Missing { missing: true, .. });
+    let parts: Vec<Filter> = stored_as.iter().map(|target| renamed(&filter, code, target)).collect();
+    if negative { Filter::All(parts) } else { Filter::Any(parts) }
+}
+
+/// `filter` on `target` instead of `code` (`code:of-type` becomes `target:of-type`).
+fn renamed(filter: &Filter, code: &str, target: &str) -> Filter {
+    let rename = |param: &str| match param.strip_prefix(code) {
+        Some(rest) if rest.is_empty() || rest.starts_with(':') => format!("{target}{rest}"),
+        _ => param.to_owned(),
+    };
+    let mut filter = filter.clone();
+    match &mut filter {
+        Filter::Token { param, .. }
+        | Filter::String { param, .. }
+        | Filter::Date { param, .. }
+        | Filter::Number { param, .. }
+        | Filter::Quantity { param, .. }
+        | Filter::Reference { param, .. }
+        | Filter::Uri { param, .. }
+        | Filter::Composite { param, .. }
+        | Filter::Missing { param, .. } => *param = rename(param),
+        Filter::Any(filters) | Filter::All(filters) => {
+            for inner in filters.iter_mut() {
+                *inner = renamed(inner, code, target);
+            }
+        }
+        _ => {}
+    }
+    filter
 }
 
 fn unknown(registry: &SearchRegistry, resource_type: &str, name: &str, code: &str) -> SearchError {

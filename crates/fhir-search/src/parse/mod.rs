@@ -220,18 +220,24 @@ fn parse_sort(registry: &SearchRegistry, types: &[String], name: &str, value: &s
                 "_id" => SortKey::Id,
                 "_lastUpdated" => SortKey::LastUpdated,
                 other => {
-                    let table = types
-                        .first()
-                        .and_then(|t| registry.param(t, other))
+                    let first = types.first().and_then(|t| registry.param(t, other));
+                    let table = first
                         .and_then(|p| table_of(p.kind))
-                        .filter(|_| types.iter().all(|t| registry.param(t, other).is_some()))
+                        .filter(|_| {
+                            types.iter().all(|t| {
+                                registry
+                                    .param(t, other)
+                                    .is_some_and(|p| Some(&p.stored_as) == first.map(|f| &f.stored_as))
+                            })
+                        })
                         .ok_or_else(|| SearchError::UnsupportedParameter {
                             name: name.to_owned(),
                             reason: format!(
                                 "cannot sort by '{other}': not a searchable parameter of the searched types"
                             ),
                         })?;
-                    SortKey::Param { param: other.to_owned(), table }
+                    let params = first.map(|p| p.stored_as.clone()).unwrap_or_default();
+                    SortKey::Param { params, table }
                 }
             };
             Ok(Sort { key, descending })

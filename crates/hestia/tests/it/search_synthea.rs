@@ -142,6 +142,82 @@ async fn search_answers_match_the_data() {
     chains_has_and_includes(&data).await;
     sorting_paging_and_compartments(&data).await;
     composites_and_text(&data).await;
+    unions_of_parameters(&data).await;
+}
+
+/// The quantity values of an Observation in mm[Hg]: its own and its components'.
+fn quantities(observation: &Value) -> Vec<f64> {
+    let components = observation["component"].as_array().into_iter().flatten();
+    std::iter::once(observation)
+        .chain(components)
+        .filter(|o| o["valueQuantity"]["code"] == "mm[Hg]")
+        .filter_map(|o| o["valueQuantity"]["value"].as_f64())
+        .collect()
+}
+
+/// Observation's `combo-*` parameters have no rows of their own (`IndexedParam::stored_as`):
+/// each is answered from the code and component parameters, and must mean the same as if it
+/// were indexed, for values, `:not`, `:missing`, composites and sorting.
+async fn unions_of_parameters(data: &Loaded) {
+    let code_or_component = |o: &Value, code: &str| {
+        has_code(&o["code"], "http://loinc.org", code)
+            || o["component"].as_array().into_iter().flatten().any(|c| has_code(&c["code"], "http://loinc.org", code))
+    };
+    let systolic: BTreeSet<String> =
+        data.of_type("Observation").filter(|o| code_or_component(o, "8480-6")).map(key).collect();
+    let panels: BTreeSet<String> =
+        data.of_type("Observation").filter(|o| code_or_component(o, "55284-4")).map(key).collect();
+    assert!(!systolic.is_empty() && !panels.is_empty());
+    assert_eq!(data.ids("Observation?combo-code=http://loinc.org|8480-6&_count=1000").await, systolic);
+    let either: BTreeSet<String> = systolic.union(&panels).cloned().collect();
+    assert_eq!(data.ids("Observation?combo-code=8480-6,55284-4&_count=1000").await, either);
+    let neither: BTreeSet<String> =
+        data.of_type("Observation").filter(|o| !code_or_component(o, "8480-6")).map(key).collect();
+    assert_eq!(data.ids("Observation?combo-code:not=http://loinc.org|8480-6&_count=1000").await, neither);
+    assert!(data.ids("Observation?combo-code:missing=true").await.is_empty(), "every Observation has a code");
+    let high: BTreeSet<String> = data
+        .of_type("Observation")
+        .filter(|o| quantities(o).iter().any(|v| *v > 140.0 && *v < 150.0))
+        .map(key)
+        .collect();
+    assert!(!high.is_empty());
+    assert_eq!(data.ids("Observation?combo-value-quantity=gt140|http://unitsofmeasure.org|mm[Hg]&combo-value-quantity=lt150|http://unitsofmeasure.org|mm[Hg]&_count=1000").await, {
+        // Both conditions, each on any of the resource's quantities.
+        data.of_type("Observation")
+            .filter(|o| {
+                let q = quantities(o);
+                q.iter().any(|v| *v > 140.0) && q.iter().any(|v| *v < 150.0)
+            })
+            .map(key)
+            .collect::<BTreeSet<String>>()
+    });
+    let systolic_high: BTreeSet<String> = data
+        .of_type("Observation")
+        .filter(|o| {
+            let components = o["component"].as_array().into_iter().flatten();
+            std::iter::once(*o).chain(components).any(|c| {
+                has_code(&c["code"], "http://loinc.org", "8480-6")
+                    && c["valueQuantity"]["value"].as_f64().is_some_and(|v| v > 140.0)
+            })
+        })
+        .map(key)
+        .collect();
+    assert!(!systolic_high.is_empty());
+    assert_eq!(
+        data.ids("Observation?combo-code-value-quantity=http://loinc.org|8480-6$gt140&_count=1000").await,
+        systolic_high
+    );
+    // Newest-first by the largest of each resource's quantities, its own or its components'.
+    let page = data.server.get("Observation?combo-code=55284-4&_sort=-combo-value-quantity&_count=1000").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let largest: Vec<f64> = page.json()["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| quantities(&e["resource"]).into_iter().fold(f64::MIN, f64::max))
+        .collect();
+    assert_eq!(largest.len(), panels.len());
+    assert!(largest.windows(2).all(|w| w[0] >= w[1]), "{largest:?}");
 }
 
 async fn composites_and_text(data: &Loaded) {
