@@ -207,6 +207,48 @@ pub enum Filter {
     All(Vec<Filter>),
 }
 
+impl Filter {
+    /// The parameter of a filter on one index table's rows (`None` for the others).
+    pub fn index_param(&self) -> Option<&str> {
+        match self {
+            Filter::Token { param, .. }
+            | Filter::String { param, .. }
+            | Filter::Date { param, .. }
+            | Filter::Number { param, .. }
+            | Filter::Quantity { param, .. }
+            | Filter::Reference { param, .. }
+            | Filter::Uri { param, .. }
+            | Filter::Composite { param, .. }
+            | Filter::Missing { param, .. } => Some(param),
+            _ => None,
+        }
+    }
+
+    /// The same filter on the rows of another parameter (`None` if it is not an index filter).
+    pub fn with_index_param(&self, new: &str) -> Option<Filter> {
+        let mut filter = self.clone();
+        match &mut filter {
+            Filter::Token { param, .. }
+            | Filter::String { param, .. }
+            | Filter::Date { param, .. }
+            | Filter::Number { param, .. }
+            | Filter::Quantity { param, .. }
+            | Filter::Reference { param, .. }
+            | Filter::Uri { param, .. }
+            | Filter::Composite { param, .. }
+            | Filter::Missing { param, .. } => new.clone_into(param),
+            _ => return None,
+        }
+        Some(filter)
+    }
+
+    /// Whether the filter holds when no row of its parameter matches (`:not`, `:not-in`,
+    /// `:missing=true`).
+    pub fn is_negative(&self) -> bool {
+        matches!(self, Filter::Token { negate: true, .. } | Filter::Missing { missing: true, .. })
+    }
+}
+
 /// What a parameter sort orders by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SortKey {

@@ -81,7 +81,7 @@ impl Sql {
         self.text(&tenant)
     }
 
-    /// `= ?` for one type, `IN (?, ?)` for several.
+    /// `= ?` for one value (a type, a parameter), `IN (?, ?)` for several.
     fn types(&mut self, types: &[String]) -> String {
         let list: Vec<String> = types.iter().map(|t| self.text(t)).collect();
         match list.as_slice() {
@@ -165,6 +165,9 @@ impl Sql {
 
     /// A predicate on the `resource` row `alias` (of one of `types`) meaning `filter`.
     pub fn clause(&mut self, alias: &str, types: &[String], filter: &Filter) -> String {
+        if let Some(param) = filter.index_param() {
+            return self.index_clause(alias, types, filter, &[param.to_owned()]);
+        }
         match filter {
             Filter::Id(ids) => {
                 let list: Vec<String> = ids.iter().map(|id| self.text(id)).collect();
@@ -175,58 +178,6 @@ impl Sql {
                 let ors: Vec<String> =
                     conditions.iter().map(|c| self.date_condition(&column, &format!("({column} + 1)"), c)).collect();
                 format!("({})", ors.join(" OR "))
-            }
-            Filter::Token { param, values, negate } => {
-                let condition = self.token_matches(values);
-                let sub = self.index_subquery(types, IndexTable::Token, param, &condition);
-                if *negate { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
-            }
-            Filter::String { param, values, mode } => {
-                let ors: Vec<String> = values.iter().map(|v| self.string_match(v, *mode)).collect();
-                let sub = self.index_subquery(types, IndexTable::String, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Date { param, values } => {
-                let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
-                if alias == "r" && self.windowed.contains(param) {
-                    // The window found the few candidates; each checks its own rows.
-                    let param = self.text(param);
-                    return format!(
-                        "EXISTS (SELECT 1 FROM search_date s WHERE s.rid = r.rid AND s.param = {param} AND ({}))",
-                        ors.join(" OR ")
-                    );
-                }
-                let sub = self.index_subquery(types, IndexTable::Date, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Number { param, values } => {
-                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, false)).collect();
-                let sub = self.index_subquery(types, IndexTable::Number, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Quantity { param, values } => {
-                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, true)).collect();
-                let sub = self.index_subquery(types, IndexTable::Quantity, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Reference { param, values } => {
-                let ors: Vec<String> = values.iter().map(|v| self.reference_match(v)).collect();
-                let sub = self.index_subquery(types, IndexTable::Reference, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Uri { param, values, mode } => {
-                let ors: Vec<String> = values.iter().map(|v| self.uri_match(v, *mode)).collect();
-                let sub = self.index_subquery(types, IndexTable::Uri, param, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Composite { param, values } => {
-                let condition = self.composite(values);
-                let sub = self.index_subquery(types, IndexTable::Composite, param, &condition);
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Missing { param, table, missing } => {
-                let sub = self.index_subquery(types, *table, param, "1 = 1");
-                if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
             }
             Filter::Chain { param, target_type, inner } => self.chain(alias, types, param, target_type, inner),
             Filter::Has { source_type, param, inner } => self.has(alias, types, source_type, param, inner),
@@ -243,24 +194,89 @@ impl Sql {
                      AND {found})"
                 )
             }
-            Filter::Any(filters) => {
-                let ors: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
-                format!("({})", ors.join(" OR "))
+            Filter::Any(filters) | Filter::All(filters) => {
+                let any = matches!(filter, Filter::Any(_));
+                if let Some((first, params)) = one_probe(filters, any) {
+                    return self.index_clause(alias, types, first, &params);
+                }
+                let parts: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
+                format!("({})", parts.join(if any { " OR " } else { " AND " }))
             }
-            Filter::All(filters) => {
-                let ands: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
-                format!("({})", ands.join(" AND "))
-            }
+            _ => "1 = 0".to_owned(),
         }
     }
 
-    /// `SELECT s.rid FROM <table> s WHERE tenant, types, param AND (<condition>)`.
-    fn index_subquery(&mut self, types: &[String], table: IndexTable, param: &str, condition: &str) -> String {
+    /// A filter on index rows, asked of the rows of any of `params` (the filter's own parameter,
+    /// or the parameters a union parameter is stored as).
+    fn index_clause(&mut self, alias: &str, types: &[String], filter: &Filter, params: &[String]) -> String {
+        match filter {
+            Filter::Token { values, negate, .. } => {
+                let condition = self.token_matches(values);
+                let sub = self.index_subquery(types, IndexTable::Token, params, &condition);
+                if *negate { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
+            }
+            Filter::String { values, mode, .. } => {
+                let ors: Vec<String> = values.iter().map(|v| self.string_match(v, *mode)).collect();
+                let sub = self.index_subquery(types, IndexTable::String, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Date { values, .. } => {
+                let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
+                if let [param] = params
+                    && alias == "r"
+                    && self.windowed.contains(param)
+                {
+                    // The window found the few candidates; each checks its own rows.
+                    let param = self.text(param);
+                    return format!(
+                        "EXISTS (SELECT 1 FROM search_date s WHERE s.rid = r.rid AND s.param = {param} AND ({}))",
+                        ors.join(" OR ")
+                    );
+                }
+                let sub = self.index_subquery(types, IndexTable::Date, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Number { values, .. } => {
+                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, false)).collect();
+                let sub = self.index_subquery(types, IndexTable::Number, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Quantity { values, .. } => {
+                let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, true)).collect();
+                let sub = self.index_subquery(types, IndexTable::Quantity, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Reference { values, .. } => {
+                let ors: Vec<String> = values.iter().map(|v| self.reference_match(v)).collect();
+                let sub = self.index_subquery(types, IndexTable::Reference, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Uri { values, mode, .. } => {
+                let ors: Vec<String> = values.iter().map(|v| self.uri_match(v, *mode)).collect();
+                let sub = self.index_subquery(types, IndexTable::Uri, params, &ors.join(" OR "));
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Composite { values, .. } => {
+                let condition = self.composite(values);
+                let sub = self.index_subquery(types, IndexTable::Composite, params, &condition);
+                format!("{alias}.rid IN ({sub})")
+            }
+            Filter::Missing { table, missing, .. } => {
+                let sub = self.index_subquery(types, *table, params, "1 = 1");
+                if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
+            }
+            // Not an index filter: never passed here (`clause` handles the rest).
+            _ => "1 = 0".to_owned(),
+        }
+    }
+
+    /// `SELECT s.rid FROM <table> s WHERE tenant, types, params AND (<condition>)`.
+    fn index_subquery(&mut self, types: &[String], table: IndexTable, params: &[String], condition: &str) -> String {
         let tenant = self.tenant();
         let types = self.types(types);
-        let param = self.text(param);
+        let params = self.types(params);
         format!(
-            "SELECT s.rid FROM {} s WHERE s.tenant = {tenant} AND s.type {types} AND s.param = {param} AND ({condition})",
+            "SELECT s.rid FROM {} s WHERE s.tenant = {tenant} AND s.type {types} AND s.param {params} AND ({condition})",
             table_name(table)
         )
     }
@@ -599,5 +615,62 @@ impl Sql {
         };
         let expression = if kind == KeyKind::Text { self.dialect.bytewise(&expression) } else { expression };
         (expression, kind)
+    }
+}
+
+/// The parameters of filters that are one filter asked of several parameters' rows (what
+/// parsing makes of a union parameter, `fhir_search::IndexedParam::stored_as`), so that they
+/// become one index probe (`param IN (…)`) rather than one probe per parameter joined by `OR`,
+/// which no index serves: the first filter and every parameter. `Any` of positive filters is
+/// their rows' union; `All` of negative ones (no row matches) is the negation of that union.
+fn one_probe(filters: &[Filter], any: bool) -> Option<(&Filter, Vec<String>)> {
+    let (first, rest) = filters.split_first()?;
+    let param = first.index_param()?;
+    if first.is_negative() == any || matches!(first, Filter::Date { .. }) {
+        return None;
+    }
+    let mut params = vec![param.to_owned()];
+    for other in rest {
+        let other_param = other.index_param()?;
+        if other.with_index_param(param).as_ref() != Some(first) {
+            return None;
+        }
+        params.push(other_param.to_owned());
+    }
+    Some((first, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use fhir_search::{Filter, TokenMatch};
+
+    use super::Sql;
+    use crate::dialect::Dialect;
+
+    fn token(param: &str, code: &str, negate: bool) -> Filter {
+        Filter::Token { param: param.to_owned(), values: vec![TokenMatch::Code(code.to_owned())], negate }
+    }
+
+    fn translate(filter: &Filter) -> String {
+        let types = ["Observation".to_owned()];
+        let mut sql = Sql::scoped(Dialect::Sqlite, "default", &types);
+        sql.clause("r", &types, filter)
+    }
+
+    /// A union parameter's filter (one filter per part) is one index probe over the parts'
+    /// rows, so an index serves it; anything else keeps one probe per filter.
+    #[test]
+    fn a_filter_asked_of_several_parameters_is_one_probe() {
+        let union =
+            translate(&Filter::Any(vec![token("code", "8480-6", false), token("component-code", "8480-6", false)]));
+        assert_eq!(union.matches("SELECT").count(), 1, "{union}");
+        assert!(union.contains("s.param IN (") && union.starts_with("r.rid IN ("), "{union}");
+        let negated = translate(&Filter::All(vec![token("code", "x", true), token("component-code", "x", true)]));
+        assert_eq!(negated.matches("SELECT").count(), 1, "{negated}");
+        assert!(negated.starts_with("r.rid NOT IN ("), "{negated}");
+        let different = translate(&Filter::Any(vec![token("code", "a", false), token("component-code", "b", false)]));
+        assert_eq!(different.matches("SELECT").count(), 2, "{different}");
+        let mixed = translate(&Filter::All(vec![token("code", "x", false), token("component-code", "x", false)]));
+        assert_eq!(mixed.matches("SELECT").count(), 2, "all of positive filters is not a union: {mixed}");
     }
 }

@@ -50,44 +50,21 @@ pub(crate) fn parse_filter(
 }
 
 /// The filter on a parameter, asked of the parameters it is stored as: a value matches the
-/// union of their rows, so a positive filter holds if it holds on any of them, and `:not`,
-/// `:not-in` or `:missing=true` (no row matches) only if on all.
+/// union of their rows, so a positive filter holds if it holds on any of them, and a negative one
+/// (`:not`, `:not-in`, `:missing=true`: no row matches) only if on all. The SQL translation
+/// turns such a list back into one index probe (`param IN (…)`).
 fn stored_as(filter: Filter, code: &str, stored_as: &[String]) -> Filter {
     if let [one] = stored_as
         && one == code
     {
         return filter;
     }
-    let negative = matches!(filter, Filter::Token { negate: true, .. } | Filter::Missing { missing: true, .. });
-    let parts: Vec<Filter> = stored_as.iter().map(|target| renamed(&filter, code, target)).collect();
-    if negative { Filter::All(parts) } else { Filter::Any(parts) }
-}
-
-/// `filter` on `target` instead of `code` (`code:of-type` becomes `target:of-type`).
-fn renamed(filter: &Filter, code: &str, target: &str) -> Filter {
-    let rename = |param: &str| match param.strip_prefix(code) {
-        Some(rest) if rest.is_empty() || rest.starts_with(':') => format!("{target}{rest}"),
-        _ => param.to_owned(),
-    };
-    let mut filter = filter.clone();
-    match &mut filter {
-        Filter::Token { param, .. }
-        | Filter::String { param, .. }
-        | Filter::Date { param, .. }
-        | Filter::Number { param, .. }
-        | Filter::Quantity { param, .. }
-        | Filter::Reference { param, .. }
-        | Filter::Uri { param, .. }
-        | Filter::Composite { param, .. }
-        | Filter::Missing { param, .. } => *param = rename(param),
-        Filter::Any(filters) | Filter::All(filters) => {
-            for inner in filters.iter_mut() {
-                *inner = renamed(inner, code, target);
-            }
-        }
-        _ => {}
-    }
-    filter
+    let Some(param) = filter.index_param() else { return filter };
+    // `identifier:of-type` is stored under `<parameter>:of-type`.
+    let suffix = param.strip_prefix(code).unwrap_or_default().to_owned();
+    let parts: Vec<Filter> =
+        stored_as.iter().filter_map(|target| filter.with_index_param(&format!("{target}{suffix}"))).collect();
+    if filter.is_negative() { Filter::All(parts) } else { Filter::Any(parts) }
 }
 
 fn unknown(registry: &SearchRegistry, resource_type: &str, name: &str, code: &str) -> SearchError {
