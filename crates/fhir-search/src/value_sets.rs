@@ -71,9 +71,10 @@ pub fn subsumption_key(modifier: &str, value: &str) -> String {
     format!("{modifier}:{value}")
 }
 
-/// The `:above`/`:below` values on token parameters of `types` in `params`, each `system|code`
-/// once. Other uses of the modifiers (uri parameters, a value without a system) are left to the
-/// parser, which accepts the first and refuses the second.
+/// The `:above`/`:below` values on token parameters of `types` in `params` (at the end of a
+/// chain or `_has` too), each `system|code` once. Other uses of the modifiers (uri parameters, a
+/// value without a system) are left to the parser, which accepts the first and refuses the
+/// second.
 pub fn subsumptions_named(
     registry: &crate::SearchRegistry,
     types: &[String],
@@ -82,10 +83,7 @@ pub fn subsumptions_named(
     let mut out: Vec<Subsumption> = Vec::new();
     for (name, value) in params {
         let Some((param, modifier @ ("above" | "below"))) = name.rsplit_once(':') else { continue };
-        let is_token = types
-            .iter()
-            .any(|t| registry.param(t, param).is_some_and(|p| p.kind == fhir_model::SearchParamType::Token));
-        if !is_token {
+        if !ends_at_token(registry, types, param, 0) {
             continue;
         }
         for item in split_or(value) {
@@ -101,4 +99,39 @@ pub fn subsumptions_named(
         }
     }
     out
+}
+
+/// Whether the parameter path `name` (without its modifier) ends at a token parameter: `code`
+/// on one of `types`, `subject:Patient.code` on the chain's targets, `_has:Condition:patient:code`
+/// on the `_has` source, as the parser walks them.
+fn ends_at_token(registry: &crate::SearchRegistry, types: &[String], name: &str, depth: usize) -> bool {
+    use fhir_model::SearchParamType;
+    if depth > crate::parse::chain::MAX_DEPTH {
+        return false;
+    }
+    if let Some(rest) = name.strip_prefix("_has:") {
+        let mut parts = rest.splitn(3, ':');
+        return match (parts.next(), parts.next(), parts.next()) {
+            (Some(source), Some(_), Some(inner)) => ends_at_token(registry, &[source.to_owned()], inner, depth + 1),
+            _ => false,
+        };
+    }
+    if let Some((head, rest)) = name.split_once('.') {
+        let (code, explicit) = match head.split_once(':') {
+            Some((code, target)) => (code, Some(target)),
+            None => (head, None),
+        };
+        return types.iter().any(|t| {
+            let Some(param) = registry.param(t, code).filter(|p| p.kind == SearchParamType::Reference) else {
+                return false;
+            };
+            let targets: Vec<String> = match explicit {
+                Some(target) => vec![target.to_owned()],
+                None if param.definition.target.is_empty() => registry.model().resource_types().to_vec(),
+                None => param.definition.target.clone(),
+            };
+            ends_at_token(registry, &targets, rest, depth + 1)
+        });
+    }
+    types.iter().any(|t| registry.param(t, name).is_some_and(|p| p.kind == SearchParamType::Token))
 }

@@ -9,7 +9,7 @@ use crate::registry::SearchRegistry;
 use crate::value_sets::ValueSetCodes;
 
 /// Chains deeper than this are refused (each level is a join).
-const MAX_DEPTH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 4;
 
 pub(crate) fn parse_filter(
     registry: &SearchRegistry,

@@ -1,6 +1,6 @@
 //! Parsing search URL parameters into the IR.
 
-mod chain;
+pub(crate) mod chain;
 pub(crate) mod values;
 
 use fhir_model::SearchParamType;

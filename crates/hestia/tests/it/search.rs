@@ -341,6 +341,19 @@ async fn token_above_and_below_follow_a_stored_hierarchy() {
         found(format!("Observation?code:above={system}|hand,{system}|leg")).await,
         expect(&["limb", "arm", "hand", "leg"])
     );
+    // At the end of a chain and of a `_has`: a panel whose member is the hand, and its patient.
+    let patient =
+        server.post("Patient", &json!({"resourceType": "Patient"})).await.json()["id"].as_str().unwrap().to_owned();
+    let member = json!({"resourceType": "Observation", "status": "final", "subject": {"reference": format!("Patient/{patient}")},
+        "code": {"coding": [{"system": system, "code": "hand"}]}});
+    let member = server.post("Observation", &member).await.json()["id"].as_str().unwrap().to_owned();
+    let panel = json!({"resourceType": "Observation", "status": "final", "code": {"text": "panel"},
+        "hasMember": [{"reference": format!("Observation/{member}")}]});
+    let panel = server.post("Observation", &panel).await.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(found(format!("Observation?has-member:Observation.code:below={system}|arm")).await, vec![panel]);
+    assert!(found(format!("Observation?has-member.code:below={system}|leg")).await.is_empty());
+    assert_eq!(found(format!("Patient?_has:Observation:subject:code:below={system}|limb")).await, vec![patient]);
+    assert!(found(format!("Patient?_has:Observation:subject:code:above={system}|leg")).await.is_empty());
     assert_eq!(server.get("Observation?code:below=http://unknown.example/cs|arm").await.status, 400);
     assert_eq!(server.get("Observation?code:below=arm").await.status, 400);
     assert_eq!(server.get(&format!("Observation?code:below={system}|wing")).await.status, 400, "not a code of it");
