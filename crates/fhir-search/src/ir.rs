@@ -207,10 +207,11 @@ pub enum Filter {
     All(Vec<Filter>),
 }
 
-impl Filter {
-    /// The parameter of a filter on one index table's rows (`None` for the others).
-    pub fn index_param(&self) -> Option<&str> {
-        match self {
+/// The parameter of a filter on one index table's rows, as `Some(&param)` (or `&mut`), `None`
+/// for the other filters.
+macro_rules! index_param_of {
+    ($filter:expr) => {
+        match $filter {
             Filter::Token { param, .. }
             | Filter::String { param, .. }
             | Filter::Date { param, .. }
@@ -222,23 +223,19 @@ impl Filter {
             | Filter::Missing { param, .. } => Some(param),
             _ => None,
         }
+    };
+}
+
+impl Filter {
+    /// The parameter of a filter on one index table's rows (`None` for the others).
+    pub fn index_param(&self) -> Option<&str> {
+        index_param_of!(self).map(String::as_str)
     }
 
     /// The same filter on the rows of another parameter (`None` if it is not an index filter).
     pub fn with_index_param(&self, new: &str) -> Option<Filter> {
         let mut filter = self.clone();
-        match &mut filter {
-            Filter::Token { param, .. }
-            | Filter::String { param, .. }
-            | Filter::Date { param, .. }
-            | Filter::Number { param, .. }
-            | Filter::Quantity { param, .. }
-            | Filter::Reference { param, .. }
-            | Filter::Uri { param, .. }
-            | Filter::Composite { param, .. }
-            | Filter::Missing { param, .. } => new.clone_into(param),
-            _ => return None,
-        }
+        new.clone_into(index_param_of!(&mut filter)?);
         Some(filter)
     }
 

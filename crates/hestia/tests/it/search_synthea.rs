@@ -145,24 +145,31 @@ async fn search_answers_match_the_data() {
     unions_of_parameters(&data).await;
 }
 
+/// An Observation and its components: what the `combo-*` parameters look at.
+fn with_components(observation: &Value) -> impl Iterator<Item = &Value> {
+    std::iter::once(observation).chain(observation["component"].as_array().into_iter().flatten())
+}
+
 /// The quantity values of an Observation in mm[Hg]: its own and its components'.
 fn quantities(observation: &Value) -> Vec<f64> {
-    let components = observation["component"].as_array().into_iter().flatten();
-    std::iter::once(observation)
-        .chain(components)
+    with_components(observation)
         .filter(|o| o["valueQuantity"]["code"] == "mm[Hg]")
         .filter_map(|o| o["valueQuantity"]["value"].as_f64())
         .collect()
+}
+
+/// A systolic blood pressure over 140 (an Observation or a component).
+fn systolic_over_140(element: &Value) -> bool {
+    has_code(&element["code"], "http://loinc.org", "8480-6")
+        && element["valueQuantity"]["value"].as_f64().is_some_and(|v| v > 140.0)
 }
 
 /// Observation's `combo-*` parameters have no rows of their own (`IndexedParam::stored_as`):
 /// each is answered from the code and component parameters, and must mean the same as if it
 /// were indexed, for values, `:not`, `:missing`, composites and sorting.
 async fn unions_of_parameters(data: &Loaded) {
-    let code_or_component = |o: &Value, code: &str| {
-        has_code(&o["code"], "http://loinc.org", code)
-            || o["component"].as_array().into_iter().flatten().any(|c| has_code(&c["code"], "http://loinc.org", code))
-    };
+    let code_or_component =
+        |o: &Value, code: &str| with_components(o).any(|c| has_code(&c["code"], "http://loinc.org", code));
     let systolic: BTreeSet<String> =
         data.of_type("Observation").filter(|o| code_or_component(o, "8480-6")).map(key).collect();
     let panels: BTreeSet<String> =
@@ -191,17 +198,8 @@ async fn unions_of_parameters(data: &Loaded) {
             .map(key)
             .collect::<BTreeSet<String>>()
     });
-    let systolic_high: BTreeSet<String> = data
-        .of_type("Observation")
-        .filter(|o| {
-            let components = o["component"].as_array().into_iter().flatten();
-            std::iter::once(*o).chain(components).any(|c| {
-                has_code(&c["code"], "http://loinc.org", "8480-6")
-                    && c["valueQuantity"]["value"].as_f64().is_some_and(|v| v > 140.0)
-            })
-        })
-        .map(key)
-        .collect();
+    let systolic_high: BTreeSet<String> =
+        data.of_type("Observation").filter(|o| with_components(o).any(systolic_over_140)).map(key).collect();
     assert!(!systolic_high.is_empty());
     assert_eq!(
         data.ids("Observation?combo-code-value-quantity=http://loinc.org|8480-6$gt140&_count=1000").await,
@@ -223,12 +221,7 @@ async fn unions_of_parameters(data: &Loaded) {
 async fn composites_and_text(data: &Loaded) {
     let systolic_high: BTreeSet<String> = data
         .of_type("Observation")
-        .filter(|o| {
-            o["component"].as_array().into_iter().flatten().any(|c| {
-                has_code(&c["code"], "http://loinc.org", "8480-6")
-                    && c["valueQuantity"]["value"].as_f64().is_some_and(|v| v > 140.0)
-            })
-        })
+        .filter(|o| o["component"].as_array().into_iter().flatten().any(systolic_over_140))
         .map(key)
         .collect();
     assert!(!systolic_high.is_empty());
