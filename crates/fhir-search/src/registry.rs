@@ -23,8 +23,8 @@ pub struct IndexedParam {
     /// `Observation.code | Observation.component.code`, that is `code` and `component-code`),
     /// those parameters. Such a parameter has no rows of its own: searches ask its parts.
     pub stored_as: Vec<String>,
-    /// The union parts of the expression, normalized (see `union_parts`), and of each
-    /// component: what decides whether one parameter's rows are the union of others'.
+    /// The union parts of the expression and the components' expressions, normalized
+    /// (`normalize_part`): what decides whether one parameter's rows are the union of others'.
     parts: Vec<String>,
     component_texts: Vec<(SearchParamType, String)>,
 }
@@ -150,9 +150,8 @@ fn balanced(text: &str) -> bool {
 /// the nodes it selects, so a union's rows are its parts' rows. Dates are left out (a
 /// resource's date envelope, `window`, is one row per parameter), and so are references
 /// (chains, `_has`, includes and compartments name them; no R4 reference parameter is such a
-/// union). Two parameters with the same
-/// single part both keep their rows: their definitions may mean different searches
-/// (`phonetic` and `name`).
+/// union). Two parameters with the same single part both keep their rows: their definitions may
+/// mean different searches (`phonetic` and `name`).
 fn mark_unions(params: &mut [IndexedParam]) {
     // Fewest parts first, so that a union's parts are already resolved to stored parameters.
     let mut order: Vec<usize> = (0..params.len()).collect();
@@ -242,12 +241,6 @@ impl SearchRegistry {
 
     pub fn param(&self, resource_type: &str, code: &str) -> Option<&IndexedParam> {
         self.params(resource_type).iter().find(|p| p.code == code)
-    }
-
-    /// The parameters whose index rows hold `code`'s values on `resource_type`
-    /// (`IndexedParam::stored_as`); `code` itself when it is not a known parameter.
-    pub fn stored_as(&self, resource_type: &str, code: &str) -> Vec<String> {
-        self.param(resource_type, code).map_or_else(|| vec![code.to_owned()], |p| p.stored_as.clone())
     }
 
     /// Every supported parameter of a type as `(code, type, definition url, documentation)`, for

@@ -202,6 +202,7 @@ impl Sql {
                 let parts: Vec<String> = filters.iter().map(|f| self.clause(alias, types, f)).collect();
                 format!("({})", parts.join(if any { " OR " } else { " AND " }))
             }
+            // The index filters (`Filter::index_param`), answered above.
             _ => "1 = 0".to_owned(),
         }
     }
@@ -265,7 +266,7 @@ impl Sql {
                 let sub = self.index_subquery(types, *table, params, "1 = 1");
                 if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
             }
-            // Not an index filter: never passed here (`clause` handles the rest).
+            // Not an index filter: `clause` never passes one here.
             _ => "1 = 0".to_owned(),
         }
     }
