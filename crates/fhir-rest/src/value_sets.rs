@@ -81,14 +81,25 @@ pub(crate) async fn expand_conditions(
     Ok(out)
 }
 
-/// The current resource with this canonical url, if the server holds one; for a ValueSet,
-/// else the R4 definitions' expansion of it.
+/// The version of the R4 definitions, which their ValueSets carry.
+const R4_VERSION: &str = "4.0.1";
+
+/// The resource a canonical names, if the server holds one: for `url|version` the one with that
+/// url and version, for a bare `url` the one with that url updated last (the current one when
+/// several versions are held). For a ValueSet the server does not hold, the R4 definitions'
+/// expansion of it (R4's own version, 4.0.1, or no version asked).
 async fn fetch(state: &AppState, ctx: &RequestContext, canonical: &Canonical) -> Result<Option<Value>, ApiError> {
-    let (resource_type, url) = match canonical {
-        Canonical::ValueSet(url) => ("ValueSet", url),
-        Canonical::CodeSystem(url) => ("CodeSystem", url),
+    let (resource_type, canonical) = match canonical {
+        Canonical::ValueSet(canonical) => ("ValueSet", canonical),
+        Canonical::CodeSystem(canonical) => ("CodeSystem", canonical),
     };
-    let params = [("url".to_owned(), canonical_url(url).to_owned())];
+    let url = canonical_url(canonical);
+    let version = terminology::canonical_version(canonical);
+    let mut params = vec![("url".to_owned(), url.to_owned()), ("_sort".to_owned(), "-_lastUpdated".to_owned())];
+    if let Some(version) = version {
+        // A search value: its commas and pipes are the version's own.
+        params.push(("version".to_owned(), version.replace(',', "\\,").replace('|', "\\|")));
+    }
     let registry = state.registry();
     let mut parsed =
         parse_search(&registry, resource_type, &params, state.search_options(false, &fhir_search::NO_VALUE_SETS))?;
@@ -99,7 +110,9 @@ async fn fetch(state: &AppState, ctx: &RequestContext, canonical: &Canonical) ->
             .map_err(|e| ApiError::new(crate::error::Code::Internal, format!("stored {resource_type}: {e}")))?;
         return Ok(Some(value));
     }
-    let Canonical::ValueSet(url) = canonical else { return Ok(None) };
+    if resource_type != "ValueSet" || version.is_some_and(|v| v != R4_VERSION) {
+        return Ok(None);
+    }
     Ok(registry.model().value_set(url).map(|pairs| {
         let contains: Vec<Value> = pairs.iter().map(|[system, code]| json!({"system": system, "code": code})).collect();
         json!({"resourceType": "ValueSet", "url": url, "expansion": {"contains": contains}})

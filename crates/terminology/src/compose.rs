@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::Value;
 
 use crate::resources::has_expansion;
-use crate::{CodeSet, ExpandError, Resources, canonical_url};
+use crate::{CodeSet, ExpandError, Resources, system_canonical};
 
 /// An expansion larger than this is refused: it would become a query with that many values.
 pub const MAX_CODES: usize = 10_000;
@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 16;
 /// The codes of the value set `url`. Every resource it names must be in `resources`
 /// ([`Resources::wanted`] is empty).
 pub fn expand(url: &str, resources: &Resources) -> Result<CodeSet, ExpandError> {
-    Expansion { resources, stack: Vec::new() }.value_set(canonical_url(url))
+    Expansion { resources, stack: Vec::new() }.value_set(url)
 }
 
 struct Expansion<'r> {
@@ -81,7 +81,7 @@ impl Expansion<'_> {
         };
         for nested in part.get("valueSet").and_then(Value::as_array).into_iter().flatten() {
             let Some(nested) = nested.as_str() else { continue };
-            let codes = self.value_set(canonical_url(nested))?;
+            let codes = self.value_set(nested)?;
             result = Some(match result {
                 Some(acc) => acc.intersect(&codes),
                 None => codes,
@@ -102,7 +102,8 @@ impl Expansion<'_> {
             return Ok(out);
         }
         let filters = part.get("filter").and_then(Value::as_array).filter(|f| !f.is_empty());
-        let code_system = self.resources.code_system(system);
+        let canonical = system_canonical(part).unwrap_or_else(|| system.to_owned());
+        let code_system = self.resources.code_system(&canonical);
         let Some(filters) = filters else {
             match code_system.filter(|cs| lists_every_code(cs)) {
                 Some(cs) => Hierarchy::of(cs).codes.iter().for_each(|code| out.add_code(system, code)),
@@ -110,7 +111,7 @@ impl Expansion<'_> {
             }
             return Ok(out);
         };
-        let code_system = code_system.ok_or_else(|| ExpandError::UnknownCodeSystem(system.to_owned()))?;
+        let code_system = code_system.ok_or(ExpandError::UnknownCodeSystem(canonical))?;
         let hierarchy = Hierarchy::of(code_system);
         let mut selected: Option<BTreeSet<&str>> = None;
         for filter in filters {

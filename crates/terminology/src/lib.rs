@@ -7,8 +7,9 @@
 //! Must not know: storage, HTTP, search. The caller fetches the resources an expansion names
 //! ([`Resources::wanted`] says which, until nothing is missing), then [`expand`] is pure.
 //!
-//! Versions (`url|version`) are not distinguished: a canonical names the resource with that
-//! `url` the caller found.
+//! Canonicals are looked up as written: `url|version` names that version of a resource
+//! (`compose.include.version` does the same for a code system), a bare `url` whichever one the
+//! caller holds as current. The caller decides what "current" means when it fetches them.
 
 mod code_set;
 mod compose;
@@ -36,6 +37,21 @@ pub enum ExpandError {
 /// The url of a canonical reference, without its `|version`.
 pub fn canonical_url(canonical: &str) -> &str {
     canonical.split('|').next().unwrap_or(canonical)
+}
+
+/// The version of a canonical reference (`url|version`), if it names one.
+pub fn canonical_version(canonical: &str) -> Option<&str> {
+    canonical.split_once('|').map(|(_, version)| version).filter(|v| !v.is_empty())
+}
+
+/// The canonical of the code system an include or exclude names: `system`, or
+/// `system|version` with its `version`.
+pub(crate) fn system_canonical(part: &serde_json::Value) -> Option<String> {
+    let system = part.get("system").and_then(serde_json::Value::as_str)?;
+    Some(match part.get("version").and_then(serde_json::Value::as_str) {
+        Some(version) => format!("{system}|{version}"),
+        None => system.to_owned(),
+    })
 }
 
 #[cfg(test)]

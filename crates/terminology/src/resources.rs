@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::canonical_url;
+use crate::system_canonical;
 
-/// A terminology resource an expansion needs, by canonical url (without version).
+/// A terminology resource an expansion needs, by canonical (`url` or `url|version`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Canonical {
     ValueSet(String),
@@ -34,19 +34,19 @@ impl Resources {
         };
     }
 
-    pub(crate) fn value_set(&self, url: &str) -> Option<&Value> {
-        self.value_sets.get(canonical_url(url)).and_then(Option::as_ref)
+    pub(crate) fn value_set(&self, canonical: &str) -> Option<&Value> {
+        self.value_sets.get(canonical).and_then(Option::as_ref)
     }
 
-    pub(crate) fn code_system(&self, url: &str) -> Option<&Value> {
-        self.code_systems.get(canonical_url(url)).and_then(Option::as_ref)
+    pub(crate) fn code_system(&self, canonical: &str) -> Option<&Value> {
+        self.code_systems.get(canonical).and_then(Option::as_ref)
     }
 
     /// The canonicals that expanding the value sets `roots` still needs and that were never
     /// asked for. Fetch them, [`Resources::insert`] the answers, and ask again until empty.
     pub fn wanted(&self, roots: &[String]) -> Vec<Canonical> {
         let mut out = Vec::new();
-        let mut pending: Vec<String> = roots.iter().map(|r| canonical_url(r).to_owned()).collect();
+        let mut pending: Vec<String> = roots.to_vec();
         let mut seen: Vec<String> = Vec::new();
         while let Some(url) = pending.pop() {
             if seen.contains(&url) {
@@ -64,13 +64,15 @@ impl Resources {
             for part in compose_parts(value_set) {
                 for nested in part.get("valueSet").and_then(Value::as_array).into_iter().flatten() {
                     if let Some(nested) = nested.as_str() {
-                        pending.push(canonical_url(nested).to_owned());
+                        pending.push(nested.to_owned());
                     }
                 }
                 let needs_system = part.get("concept").is_none();
-                if let Some(system) = part.get("system").and_then(Value::as_str).filter(|_| needs_system) {
-                    let wanted = Canonical::CodeSystem(canonical_url(system).to_owned());
-                    if !self.code_systems.contains_key(canonical_url(system)) && !out.contains(&wanted) {
+                if let Some(system) = system_canonical(part).filter(|_| needs_system)
+                    && !self.code_systems.contains_key(&system)
+                {
+                    let wanted = Canonical::CodeSystem(system);
+                    if !out.contains(&wanted) {
                         out.push(wanted);
                     }
                 }

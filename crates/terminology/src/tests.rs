@@ -42,7 +42,7 @@ fn enumerated_concepts_minus_exclusions() {
         "include": [{"system": "http://s1", "concept": [{"code": "x"}, {"code": "y"}]}, {"system": "http://s2", "concept": [{"code": "z"}]}],
         "exclude": [{"system": "http://s1", "concept": [{"code": "y"}]}]
     }});
-    let set = expand("http://vs/1|2.0", &with(&[vs], &[])).expect("expands");
+    let set = expand("http://vs/1", &with(&[vs], &[])).expect("expands");
     assert_eq!(codes(&set), ["http://s1|x", "http://s2|z"]);
 }
 
@@ -150,4 +150,43 @@ fn subsumption_needs_a_complete_code_system_and_one_of_its_codes() {
         subsume("http://unknown", "a", false, &resources),
         Err(ExpandError::UnknownCodeSystem("http://unknown".to_owned()))
     );
+}
+
+/// `url|version` names that version, and an include's `version` its code system's version: two
+/// versions held side by side answer differently.
+#[test]
+fn canonicals_are_looked_up_with_their_version() {
+    let version = |v: &str, child: &str| {
+        json!({"resourceType": "CodeSystem", "url": SYS, "version": v, "content": "complete",
+            "concept": [{"code": "a", "concept": [{"code": child}]}]})
+    };
+    let outer = json!({"resourceType": "ValueSet", "url": "http://vs/o", "compose": {"include": [
+        {"system": SYS, "version": "1", "filter": [{"property": "concept", "op": "is-a", "value": "a"}]},
+        {"valueSet": ["http://vs/i|2"], "system": SYS, "version": "2",
+         "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}
+    ]}});
+    let inner = |v: &str, code: &str| {
+        json!({"resourceType": "ValueSet", "url": "http://vs/i", "version": v,
+            "compose": {"include": [{"system": SYS, "concept": [{"code": code}]}]}})
+    };
+    let mut resources = Resources::new();
+    resources.insert(Canonical::ValueSet("http://vs/o".into()), Some(outer));
+    let mut wanted = resources.wanted(&["http://vs/o".to_owned()]);
+    wanted.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        wanted,
+        [
+            Canonical::CodeSystem(format!("{SYS}|1")),
+            Canonical::CodeSystem(format!("{SYS}|2")),
+            Canonical::ValueSet("http://vs/i|2".into())
+        ]
+    );
+    resources.insert(Canonical::CodeSystem(format!("{SYS}|1")), Some(version("1", "one")));
+    resources.insert(Canonical::CodeSystem(format!("{SYS}|2")), Some(version("2", "two")));
+    resources.insert(Canonical::ValueSet("http://vs/i|1".into()), Some(inner("1", "one")));
+    resources.insert(Canonical::ValueSet("http://vs/i|2".into()), Some(inner("2", "two")));
+    let expanded = expand("http://vs/o", &resources).map(|set| codes(&set));
+    assert_eq!(expanded, Ok(vec![format!("{SYS}|a"), format!("{SYS}|one"), format!("{SYS}|two")]));
+    assert_eq!(expand("http://vs/i|1", &resources).map(|set| codes(&set)), Ok(vec![format!("{SYS}|one")]));
+    assert_eq!(expand("http://vs/i", &resources), Err(ExpandError::UnknownValueSet("http://vs/i".into())));
 }

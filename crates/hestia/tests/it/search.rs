@@ -295,6 +295,62 @@ async fn token_in_and_not_in_expand_stored_value_sets() {
 /// code in another system never matches. A system the server does not hold, or a value without
 /// a system, is a 400.
 #[tokio::test]
+async fn value_sets_are_found_by_version() {
+    let server = TestServer::start().await;
+    let system = "http://example.org/versioned-codes";
+    // Three versions of one CodeSystem and two of one ValueSet, held as separate resources.
+    for (version, children) in [("1", vec!["a1"]), ("2", vec!["a2"]), ("3", vec!["a3"])] {
+        let concepts: Vec<serde_json::Value> = children.iter().map(|c| json!({"code": c})).collect();
+        let code_system = json!({"resourceType": "CodeSystem", "url": system, "version": version, "status": "active",
+            "content": "complete", "concept": [{"code": "a", "concept": concepts}, {"code": "z"}]});
+        assert_eq!(server.post("CodeSystem", &code_system).await.status, 201);
+    }
+    let url = "http://example.org/versioned-vs";
+    for (version, code) in [("1", "x"), ("2", "y")] {
+        let value_set = json!({"resourceType": "ValueSet", "url": url, "version": version, "status": "active",
+            "compose": {"include": [{"system": system, "concept": [{"code": code}]}]}});
+        assert_eq!(server.post("ValueSet", &value_set).await.status, 201);
+    }
+    // A ValueSet that filters version 2 of the CodeSystem: neither the first held nor the current.
+    let pinned = json!({"resourceType": "ValueSet", "url": "http://example.org/pinned", "status": "active",
+        "compose": {"include": [{"system": system, "version": "2",
+            "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
+    assert_eq!(server.post("ValueSet", &pinned).await.status, 201);
+    let mut posted = std::collections::BTreeMap::new();
+    for code in ["x", "y", "a", "a1", "a2", "a3", "z"] {
+        let observation = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]}});
+        posted.insert(code, server.post("Observation", &observation).await.json()["id"].as_str().unwrap().to_owned());
+    }
+    let found = |query: String| {
+        let server = &server;
+        async move {
+            let reply = server.get(&query).await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            let mut ids = ids(&reply.json());
+            ids.sort();
+            ids
+        }
+    };
+    let expect = |codes: &[&str]| {
+        let mut ids: Vec<String> = codes.iter().map(|c| posted[c].clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(found(format!("Observation?code:in={url}|1")).await, expect(&["x"]));
+    assert_eq!(found(format!("Observation?code:in={url}|2")).await, expect(&["y"]));
+    assert_eq!(found(format!("Observation?code:in={url}")).await, expect(&["y"]), "no version: the current one");
+    assert_eq!(found("Observation?code:in=http://example.org/pinned".to_owned()).await, expect(&["a", "a2"]));
+    let unpinned = json!({"resourceType": "ValueSet", "url": "http://example.org/unpinned", "status": "active",
+        "compose": {"include": [{"system": system, "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
+    assert_eq!(server.post("ValueSet", &unpinned).await.status, 201);
+    assert_eq!(found("Observation?code:in=http://example.org/unpinned".to_owned()).await, expect(&["a", "a3"]));
+    let unknown = server.get(&format!("Observation?code:in={url}|3")).await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert!(unknown.text.contains(&format!("{url}|3")), "{}", unknown.text);
+}
+
+#[tokio::test]
 async fn token_above_and_below_follow_a_stored_hierarchy() {
     let server = TestServer::start().await;
     let system = "http://example.org/body-sites";
