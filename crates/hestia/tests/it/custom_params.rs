@@ -49,3 +49,41 @@ async fn custom_search_parameter_is_indexed_and_searchable() {
         metadata["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == "Patient").unwrap().clone();
     assert!(patient["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "eye-colour"));
 }
+
+/// `combo-code` is stored as `code` and `component-code` (`IndexedParam::stored_as`). A
+/// SearchParameter that gives `component-code` another meaning ends that: after the reindex
+/// `combo-code` has rows of its own and still finds codes in components, while `component-code`
+/// means the new expression.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_part_of_a_union_parameter_gives_it_rows_of_its_own() {
+    let server = TestServer::start().await;
+    let coding = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let top = json!({"resourceType": "Observation", "status": "final", "code": coding("8480-6")});
+    let nested = json!({"resourceType": "Observation", "status": "final", "code": coding("55284-4"),
+        "category": [coding("vital-signs")], "component": [{"code": coding("8480-6")}]});
+    let top = server.post("Observation", &top).await.json()["id"].as_str().unwrap().to_owned();
+    let nested = server.post("Observation", &nested).await.json()["id"].as_str().unwrap().to_owned();
+    let mut expected = vec![top, nested.clone()];
+    expected.sort();
+    let found = |query: &'static str| {
+        let server = &server;
+        async move {
+            let reply = server.get(query).await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            let mut ids = crate::search::ids(&reply.json());
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(found("Observation?combo-code=http://loinc.org|8480-6").await, expected);
+    let definition = json!({
+        "resourceType": "SearchParameter", "url": "http://example.org/SearchParameter/component-code",
+        "name": "ComponentCategory", "status": "active", "description": "the category, under a core code",
+        "code": "component-code", "base": ["Observation"], "type": "token", "expression": "Observation.category"
+    });
+    assert_eq!(server.post("SearchParameter", &definition).await.status, 201);
+    wait_for_reindex(&server).await;
+    assert_eq!(found("Observation?combo-code=http://loinc.org|8480-6").await, expected);
+    assert!(found("Observation?component-code=http://loinc.org|8480-6").await.is_empty());
+    assert_eq!(found("Observation?component-code=vital-signs").await, vec![nested]);
+}

@@ -6,7 +6,7 @@ use testkit::{ServerOptions, TestServer};
 
 use crate::patient;
 
-fn ids(bundle: &serde_json::Value) -> Vec<String> {
+pub(crate) fn ids(bundle: &serde_json::Value) -> Vec<String> {
     bundle["entry"]
         .as_array()
         .into_iter()
