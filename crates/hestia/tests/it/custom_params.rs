@@ -7,6 +7,7 @@ use serde_json::json;
 use testkit::TestServer;
 
 use crate::patient;
+use crate::search::sorted_ids;
 
 fn with_eye_colour(mrn: &str, colour: &str) -> serde_json::Value {
     let mut body = patient(mrn);
@@ -65,17 +66,7 @@ async fn replacing_a_part_of_a_union_parameter_gives_it_rows_of_its_own() {
     let nested = server.post("Observation", &nested).await.json()["id"].as_str().unwrap().to_owned();
     let mut expected = vec![top, nested.clone()];
     expected.sort();
-    let found = |query: &'static str| {
-        let server = &server;
-        async move {
-            let reply = server.get(query).await;
-            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
-            let mut ids = crate::search::ids(&reply.json());
-            ids.sort();
-            ids
-        }
-    };
-    assert_eq!(found("Observation?combo-code=http://loinc.org|8480-6").await, expected);
+    assert_eq!(sorted_ids(&server, "Observation?combo-code=http://loinc.org|8480-6").await, expected);
     let definition = json!({
         "resourceType": "SearchParameter", "url": "http://example.org/SearchParameter/component-code",
         "name": "ComponentCategory", "status": "active", "description": "the category, under a core code",
@@ -83,7 +74,7 @@ async fn replacing_a_part_of_a_union_parameter_gives_it_rows_of_its_own() {
     });
     assert_eq!(server.post("SearchParameter", &definition).await.status, 201);
     wait_for_reindex(&server).await;
-    assert_eq!(found("Observation?combo-code=http://loinc.org|8480-6").await, expected);
-    assert!(found("Observation?component-code=http://loinc.org|8480-6").await.is_empty());
-    assert_eq!(found("Observation?component-code=vital-signs").await, vec![nested]);
+    assert_eq!(sorted_ids(&server, "Observation?combo-code=http://loinc.org|8480-6").await, expected);
+    assert!(sorted_ids(&server, "Observation?component-code=http://loinc.org|8480-6").await.is_empty());
+    assert_eq!(sorted_ids(&server, "Observation?component-code=vital-signs").await, vec![nested]);
 }

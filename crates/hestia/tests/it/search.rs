@@ -6,6 +6,15 @@ use testkit::{ServerOptions, TestServer};
 
 use crate::patient;
 
+/// The ids a search matches, sorted; the search must succeed.
+pub(crate) async fn sorted_ids(server: &TestServer, query: &str) -> Vec<String> {
+    let reply = server.get(query).await;
+    assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+    let mut ids = ids(&reply.json());
+    ids.sort();
+    ids
+}
+
 pub(crate) fn ids(bundle: &serde_json::Value) -> Vec<String> {
     bundle["entry"]
         .as_array()
@@ -322,29 +331,23 @@ async fn value_sets_are_found_by_version() {
             "code": {"coding": [{"system": system, "code": code}]}});
         posted.insert(code, server.post("Observation", &observation).await.json()["id"].as_str().unwrap().to_owned());
     }
-    let found = |query: String| {
-        let server = &server;
-        async move {
-            let reply = server.get(&query).await;
-            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
-            let mut ids = ids(&reply.json());
-            ids.sort();
-            ids
-        }
-    };
     let expect = |codes: &[&str]| {
         let mut ids: Vec<String> = codes.iter().map(|c| posted[c].clone()).collect();
         ids.sort();
         ids
     };
-    assert_eq!(found(format!("Observation?code:in={url}|1")).await, expect(&["x"]));
-    assert_eq!(found(format!("Observation?code:in={url}|2")).await, expect(&["y"]));
-    assert_eq!(found(format!("Observation?code:in={url}")).await, expect(&["y"]), "no version: the current one");
-    assert_eq!(found("Observation?code:in=http://example.org/pinned".to_owned()).await, expect(&["a", "a2"]));
+    assert_eq!(sorted_ids(&server, &format!("Observation?code:in={url}|1")).await, expect(&["x"]));
+    assert_eq!(sorted_ids(&server, &format!("Observation?code:in={url}|2")).await, expect(&["y"]));
+    assert_eq!(
+        sorted_ids(&server, &format!("Observation?code:in={url}")).await,
+        expect(&["y"]),
+        "no version: the current one"
+    );
+    assert_eq!(sorted_ids(&server, "Observation?code:in=http://example.org/pinned").await, expect(&["a", "a2"]));
     let unpinned = json!({"resourceType": "ValueSet", "url": "http://example.org/unpinned", "status": "active",
         "compose": {"include": [{"system": system, "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
     assert_eq!(server.post("ValueSet", &unpinned).await.status, 201);
-    assert_eq!(found("Observation?code:in=http://example.org/unpinned".to_owned()).await, expect(&["a", "a3"]));
+    assert_eq!(sorted_ids(&server, "Observation?code:in=http://example.org/unpinned").await, expect(&["a", "a3"]));
     let unknown = server.get(&format!("Observation?code:in={url}|3")).await;
     assert_eq!(unknown.status, 400, "{}", unknown.text);
     assert!(unknown.text.contains(&format!("{url}|3")), "{}", unknown.text);
@@ -380,21 +383,14 @@ async fn token_above_and_below_follow_a_stored_hierarchy() {
         ids.sort();
         ids
     };
-    let found = |query: String| {
-        let server = &server;
-        async move {
-            let reply = server.get(&query).await;
-            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
-            let mut ids = ids(&reply.json());
-            ids.sort();
-            ids
-        }
-    };
-    assert_eq!(found(format!("Observation?code:below={system}|arm")).await, expect(&["arm", "hand"]));
-    assert_eq!(found(format!("Observation?code:below={system}|leg")).await, expect(&["leg", "foot"]));
-    assert_eq!(found(format!("Observation?code:above={system}|foot")).await, expect(&["limb", "leg", "foot"]));
+    assert_eq!(sorted_ids(&server, &format!("Observation?code:below={system}|arm")).await, expect(&["arm", "hand"]));
+    assert_eq!(sorted_ids(&server, &format!("Observation?code:below={system}|leg")).await, expect(&["leg", "foot"]));
     assert_eq!(
-        found(format!("Observation?code:above={system}|hand,{system}|leg")).await,
+        sorted_ids(&server, &format!("Observation?code:above={system}|foot")).await,
+        expect(&["limb", "leg", "foot"])
+    );
+    assert_eq!(
+        sorted_ids(&server, &format!("Observation?code:above={system}|hand,{system}|leg")).await,
         expect(&["limb", "arm", "hand", "leg"])
     );
     // At the end of a chain and of a `_has`: a panel whose member is the hand, and its patient.
@@ -406,10 +402,16 @@ async fn token_above_and_below_follow_a_stored_hierarchy() {
     let panel = json!({"resourceType": "Observation", "status": "final", "code": {"text": "panel"},
         "hasMember": [{"reference": format!("Observation/{member}")}]});
     let panel = server.post("Observation", &panel).await.json()["id"].as_str().unwrap().to_owned();
-    assert_eq!(found(format!("Observation?has-member:Observation.code:below={system}|arm")).await, vec![panel]);
-    assert!(found(format!("Observation?has-member.code:below={system}|leg")).await.is_empty());
-    assert_eq!(found(format!("Patient?_has:Observation:subject:code:below={system}|limb")).await, vec![patient]);
-    assert!(found(format!("Patient?_has:Observation:subject:code:above={system}|leg")).await.is_empty());
+    assert_eq!(
+        sorted_ids(&server, &format!("Observation?has-member:Observation.code:below={system}|arm")).await,
+        vec![panel]
+    );
+    assert!(sorted_ids(&server, &format!("Observation?has-member.code:below={system}|leg")).await.is_empty());
+    assert_eq!(
+        sorted_ids(&server, &format!("Patient?_has:Observation:subject:code:below={system}|limb")).await,
+        vec![patient]
+    );
+    assert!(sorted_ids(&server, &format!("Patient?_has:Observation:subject:code:above={system}|leg")).await.is_empty());
     assert_eq!(server.get("Observation?code:below=http://unknown.example/cs|arm").await.status, 400);
     assert_eq!(server.get("Observation?code:below=arm").await.status, 400);
     assert_eq!(server.get(&format!("Observation?code:below={system}|wing")).await.status, 400, "not a code of it");
