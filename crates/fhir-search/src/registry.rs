@@ -23,10 +23,14 @@ pub struct IndexedParam {
     /// `Observation.code | Observation.component.code`, that is `code` and `component-code`),
     /// those parameters. Such a parameter has no rows of its own: searches ask its parts.
     pub stored_as: Vec<String>,
-    /// The union parts of the expression and the components' expressions, normalized
-    /// (`normalize_part`): what decides whether one parameter's rows are the union of others'.
+}
+
+/// What decides, while the registry is built, whether one parameter's rows are the union of
+/// others' (`mark_unions`): the union parts of its expression and its components' expressions,
+/// normalized (`normalize_part`).
+struct RowShape {
     parts: Vec<String>,
-    component_texts: Vec<(SearchParamType, String)>,
+    components: Vec<(SearchParamType, String)>,
 }
 
 impl IndexedParam {
@@ -91,7 +95,7 @@ fn components(
     Some(compiled?.into_iter().unzip())
 }
 
-fn compile(model: &Model, resource_type: &str, def: Arc<SearchParamDef>) -> Option<IndexedParam> {
+fn compile(model: &Model, resource_type: &str, def: Arc<SearchParamDef>) -> Option<(IndexedParam, RowShape)> {
     let text = expression_for(model, &def.expression, resource_type)?;
     let expression = fhirpath::parse(&text).ok()?;
     let (components, component_texts) = if def.kind == SearchParamType::Composite {
@@ -99,17 +103,17 @@ fn compile(model: &Model, resource_type: &str, def: Arc<SearchParamDef>) -> Opti
     } else {
         (Vec::new(), Vec::new())
     };
-    let parts = split_union(&text).into_iter().map(normalize_part).collect();
-    Some(IndexedParam {
+    let shape =
+        RowShape { parts: split_union(&text).into_iter().map(normalize_part).collect(), components: component_texts };
+    let param = IndexedParam {
         code: def.code.clone(),
         kind: def.kind,
         stored_as: vec![def.code.clone()],
         definition: def,
         expression,
         components,
-        parts,
-        component_texts,
-    })
+    };
+    Some((param, shape))
 }
 
 /// A union part without spaces and without parentheses around the whole of it, so that
@@ -152,35 +156,35 @@ fn balanced(text: &str) -> bool {
 /// (chains, `_has`, includes and compartments name them; no R4 reference parameter is such a
 /// union). Two parameters with the same single part both keep their rows: their definitions may
 /// mean different searches (`phonetic` and `name`).
-fn mark_unions(params: &mut [IndexedParam]) {
+fn mark_unions(params: &mut [(IndexedParam, RowShape)]) {
     // Fewest parts first, so that a union's parts are already resolved to stored parameters.
     let mut order: Vec<usize> = (0..params.len()).collect();
-    order.sort_by_key(|&index| params.get(index).map_or(0, |p| p.parts.len()));
+    order.sort_by_key(|&index| params.get(index).map_or(0, |(_, shape)| shape.parts.len()));
     for index in order {
-        let Some(param) = params.get(index) else { continue };
-        if matches!(param.kind, SearchParamType::Date | SearchParamType::Reference) || param.parts.len() < 2 {
+        let Some((param, shape)) = params.get(index) else { continue };
+        if matches!(param.kind, SearchParamType::Date | SearchParamType::Reference) || shape.parts.len() < 2 {
             continue;
         }
-        let smaller: Vec<&IndexedParam> = params
+        let smaller: Vec<&(IndexedParam, RowShape)> = params
             .iter()
-            .filter(|other| {
+            .filter(|(other, other_shape)| {
                 other.kind == param.kind
-                    && other.component_texts == param.component_texts
-                    && !other.parts.is_empty()
-                    && other.parts.len() < param.parts.len()
-                    && other.parts.iter().all(|part| param.parts.contains(part))
+                    && other_shape.components == shape.components
+                    && !other_shape.parts.is_empty()
+                    && other_shape.parts.len() < shape.parts.len()
+                    && other_shape.parts.iter().all(|part| shape.parts.contains(part))
             })
             .collect();
-        if !param.parts.iter().all(|part| smaller.iter().any(|p| p.parts.contains(part))) {
+        if !shape.parts.iter().all(|part| smaller.iter().any(|(_, s)| s.parts.contains(part))) {
             continue;
         }
         let mut stored_as: Vec<String> = Vec::new();
-        for code in smaller.iter().flat_map(|p| p.stored_as.iter()) {
+        for code in smaller.iter().flat_map(|(p, _)| p.stored_as.iter()) {
             if !stored_as.contains(code) {
                 stored_as.push(code.clone());
             }
         }
-        if let Some(param) = params.get_mut(index) {
+        if let Some((param, _)) = params.get_mut(index) {
             param.stored_as = stored_as;
         }
     }
@@ -210,17 +214,17 @@ impl SearchRegistry {
         for resource_type in model.resource_types() {
             let core = model.search_params(resource_type).map(|def| Arc::new(def.clone()));
             let own = custom.iter().filter(|d| d.base.iter().any(|b| model.is_subtype(resource_type, b))).cloned();
-            let mut params: Vec<IndexedParam> = Vec::new();
+            let mut params: Vec<(IndexedParam, RowShape)> = Vec::new();
             for def in core.chain(own) {
                 if !indexable(def.kind) || RESOURCE_COLUMNS.contains(&def.code.as_str()) {
                     continue;
                 }
-                let Some(param) = compile(model, resource_type, def) else { continue };
-                params.retain(|p| p.code != param.code);
-                params.push(param);
+                let Some(compiled) = compile(model, resource_type, def) else { continue };
+                params.retain(|(p, _)| p.code != compiled.0.code);
+                params.push(compiled);
             }
             mark_unions(&mut params);
-            by_type.insert(resource_type.clone(), params);
+            by_type.insert(resource_type.clone(), params.into_iter().map(|(param, _)| param).collect());
         }
         SearchRegistry { model, by_type, custom, own_base: OwnBase::default() }
     }
