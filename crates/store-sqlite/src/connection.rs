@@ -21,8 +21,6 @@ pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
 
 /// Page cache of each reader connection.
 const READER_CACHE_KIB: u32 = 64 * 1024;
-/// Page cache of the writer: the interior and hot leaf pages of every index a write touches.
-pub(crate) const WRITER_CACHE_KIB: u32 = 512 * 1024;
 /// How much of the database file the writer maps (address space, not memory: the kernel's page
 /// cache backs it), so its page reads are memory accesses, not system calls. The bundled SQLite
 /// is built with a 1 TiB cap for it (`.cargo/config.toml`). Only the writer maps the file: a

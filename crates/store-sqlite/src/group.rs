@@ -30,6 +30,7 @@ use store::StoreError;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use crate::connection::backend;
+use crate::writer_cache::WriterCache;
 
 /// A group takes at most this many members, so a long queue still commits now and then.
 const MAX_MEMBERS: usize = 256;
@@ -70,6 +71,7 @@ struct Durable {
 /// The writer connection and the group open on it, if any.
 pub(crate) struct WriterState {
     pub(crate) conn: Connection,
+    cache: WriterCache,
     group: Option<Group>,
     next_group: u64,
     /// The member in progress, if any. Seen by `begin_member` only when a member's task was
@@ -104,9 +106,9 @@ struct Group {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, fsync_log: Option<PathBuf>) -> Writer {
+    pub(crate) fn new((conn, cache): (Connection, WriterCache), fsync_log: Option<PathBuf>) -> Writer {
         Writer {
-            state: Arc::new(Mutex::new(WriterState { conn, group: None, next_group: 1, member: None })),
+            state: Arc::new(Mutex::new(WriterState { conn, cache, group: None, next_group: 1, member: None })),
             fsync_log,
             waiting: AtomicUsize::new(0),
             durable: watch::Sender::new(Durable::default()),
@@ -340,6 +342,7 @@ impl WriterState {
 
     fn commit_group(&mut self) -> Result<(), String> {
         self.group = None;
+        self.cache.refit(&self.conn);
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => Ok(()),
             Err(error) => {
@@ -455,9 +458,11 @@ mod tests {
     fn an_undone_opener_empties_its_group_and_an_undone_member_keeps_the_opener() -> Result<(), StoreError> {
         use super::{Member, WriterState};
         use crate::connection::backend;
+        use crate::writer_cache::WriterCache;
         let conn = rusqlite::Connection::open_in_memory().map_err(backend)?;
         conn.execute_batch("CREATE TABLE t (v TEXT)").map_err(backend)?;
-        let mut state = WriterState { conn, group: None, next_group: 1, member: None };
+        let cache = WriterCache::fit(&conn)?;
+        let mut state = WriterState { conn, cache, group: None, next_group: 1, member: None };
         let rows = |state: &WriterState| -> Result<Vec<String>, StoreError> {
             let mut stmt = state.conn.prepare("SELECT v FROM t").map_err(backend)?;
             let rows = stmt.query_map([], |row| row.get(0)).map_err(backend)?;

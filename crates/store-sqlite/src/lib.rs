@@ -20,6 +20,7 @@ mod schema;
 mod search;
 mod transaction;
 mod write;
+mod writer_cache;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,10 +66,9 @@ impl SqliteStore {
             schema::migrate(&mut conn)?;
             conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES)
                 .map_err(connection::backend)?;
-            conn.pragma_update(None, "cache_size", -i64::from(connection::WRITER_CACHE_KIB))
-                .map_err(connection::backend)?;
+            let cache = writer_cache::WriterCache::fit(&conn)?;
             conn.pragma_update(None, "mmap_size", connection::WRITER_MMAP_BYTES).map_err(connection::backend)?;
-            Ok(conn)
+            Ok((conn, cache))
         })
         .await?;
         let checkpointer = checkpoint::Checkpointer::start(config.path.clone(), durability);
