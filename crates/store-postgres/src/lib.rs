@@ -85,6 +85,7 @@ impl PostgresStore {
         let pool = connection::pool(&config, &config.url, Role::Primary)?;
         let mut client = connection::get(&pool).await?;
         schema::migrate(&mut client).await?;
+        let analyzer = Arc::new(Analyzer::holding(analyze::versions_estimate(&client).await?));
         let replica = match &config.read_replica {
             None => None,
             Some(url) => {
@@ -97,7 +98,7 @@ impl PostgresStore {
                 Some(replica)
             }
         };
-        Ok(PostgresStore { pool, replica, analyzer: Arc::default() })
+        Ok(PostgresStore { pool, replica, analyzer })
     }
 
     /// Where listings (searches, type and system history) run: the replica if there is one.

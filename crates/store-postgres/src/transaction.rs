@@ -40,7 +40,15 @@ impl PostgresTransaction {
         ctx: &RequestContext,
         analyzer: (Arc<Analyzer>, Pool),
     ) -> Result<PostgresTransaction, StoreError> {
-        client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.map_err(backend)?;
+        // A write's statements (`write.rs`) take arrays, so PostgreSQL's plan cache kept planning
+        // them afresh for each array it saw: clearing an update's index rows spent 0.36 ms
+        // planning for 0.13 ms of work. Their plans never depend on the values, so a write
+        // transaction uses the cached generic plan. Searches outside transactions keep custom
+        // plans, which follow how common the searched value is.
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL plan_cache_mode = force_generic_plan")
+            .await
+            .map_err(backend)?;
         Ok(PostgresTransaction {
             client: Some(client),
             tenant: ctx.tenant.0.clone(),
