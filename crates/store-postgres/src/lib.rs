@@ -85,6 +85,7 @@ impl PostgresStore {
         let pool = connection::pool(&config, &config.url, Role::Primary)?;
         let mut client = connection::get(&pool).await?;
         schema::migrate(&mut client).await?;
+        analyze::check_autovacuum(&client).await?;
         let analyzer = Arc::new(Analyzer::holding(analyze::versions_estimate(&client).await?));
         let replica = match &config.read_replica {
             None => None,

@@ -91,6 +91,16 @@ pub fn parse_search_types(
     Ok(parsed)
 }
 
+/// Contained resources are indexed as part of their container, never as resources of their own.
+fn contained_unsupported(name: &str) -> SearchError {
+    SearchError::UnsupportedParameter {
+        name: name.to_owned(),
+        reason: "contained resources are not searched on their own; their elements are searched as part of \
+                 their container"
+            .to_owned(),
+    }
+}
+
 pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> SearchError {
     SearchError::InvalidValue { name: name.to_owned(), value: value.to_owned(), reason: reason.to_owned() }
 }
@@ -133,6 +143,17 @@ fn parse_one(
         "_elements" => {
             parsed.elements = Some(value.split(',').map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect());
         }
+        "_contained" => match value {
+            // The default: contained resources are not matched on their own.
+            "false" => {}
+            "true" | "both" => return Err(contained_unsupported(name)),
+            _ => return Err(invalid(name, value, "expected false, true or both")),
+        },
+        "_containedType" => match value {
+            "container" => {}
+            "contained" => return Err(contained_unsupported(name)),
+            _ => return Err(invalid(name, value, "expected container or contained")),
+        },
         "_sort" => query.sort = parse_sort(registry, &query.types, name, value)?,
         "_include" | "_revinclude" | "_include:iterate" | "_revinclude:iterate" => {
             let include = parse_include(registry, &query.types, name, value)?;

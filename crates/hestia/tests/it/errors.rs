@@ -130,6 +130,13 @@ async fn search_parameter_errors() {
     assert_outcome(&server.get("Patient?_lastUpdated=gt2020-99").await, 400, "invalid");
     assert_outcome(&server.get("Patient?_total=sometimes").await, 400, "invalid");
     assert_outcome(&server.get("Patient?_cursor=garbage").await, 400, "invalid");
+    // Contained resources are not matched on their own: asking for the default is fine, asking
+    // for them is refused (or, leniently, ignored with a note).
+    assert_eq!(server.get("Patient?_contained=false&_containedType=container").await.status, 200);
+    assert_outcome(&server.get("Patient?_contained=true").await, 400, "not-supported");
+    assert_outcome(&server.get("Patient?_contained=both").await, 400, "not-supported");
+    assert_outcome(&server.get("Patient?_containedType=contained").await, 400, "not-supported");
+    assert_outcome(&server.get("Patient?_contained=maybe").await, 400, "invalid");
     let lenient =
         server.send(server.client.get(server.url("Patient?nonsense=1")).header("prefer", "handling=lenient")).await;
     assert_eq!(lenient.status, 200);
