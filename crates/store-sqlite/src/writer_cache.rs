@@ -32,6 +32,8 @@ pub(crate) struct WriterCache {
     kib: u32,
     /// The file size past which the cache is large: `LOCK_BYTE_OFFSET` but in tests.
     large_past: u64,
+    /// Fixed once the file exists (a WAL database cannot change it).
+    page_size: u64,
 }
 
 impl WriterCache {
@@ -41,8 +43,9 @@ impl WriterCache {
     }
 
     fn fit_past(conn: &Connection, large_past: u64) -> Result<WriterCache, StoreError> {
-        let mut cache = WriterCache { kib: 0, large_past };
-        let kib = cache.kib_for(database_bytes(conn)?);
+        let page_size = conn.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(backend)?;
+        let mut cache = WriterCache { kib: 0, large_past, page_size };
+        let kib = cache.kib_for(cache.database_bytes(conn)?);
         set(conn, kib)?;
         cache.kib = kib;
         Ok(cache)
@@ -60,7 +63,7 @@ impl WriterCache {
         if self.kib == LARGE_KIB {
             return;
         }
-        let kib = match database_bytes(conn) {
+        let kib = match self.database_bytes(conn) {
             Ok(bytes) => self.kib_for(bytes),
             Err(error) => {
                 tracing::debug!(%error, "cannot read the database size; the writer's cache stays as it is");
@@ -74,16 +77,14 @@ impl WriterCache {
             }
         }
     }
-}
 
-fn database_bytes(conn: &Connection) -> Result<u64, StoreError> {
-    let pages: u64 = conn
-        .prepare_cached("PRAGMA page_count")
-        .and_then(|mut s| s.query_row([], |row| row.get(0)))
-        .map_err(backend)?;
-    let page_size: u64 =
-        conn.prepare_cached("PRAGMA page_size").and_then(|mut s| s.query_row([], |row| row.get(0))).map_err(backend)?;
-    Ok(pages.saturating_mul(page_size))
+    fn database_bytes(&self, conn: &Connection) -> Result<u64, StoreError> {
+        let pages: u64 = conn
+            .prepare_cached("PRAGMA page_count")
+            .and_then(|mut s| s.query_row([], |row| row.get(0)))
+            .map_err(backend)?;
+        Ok(pages.saturating_mul(self.page_size))
+    }
 }
 
 fn set(conn: &Connection, kib: u32) -> Result<(), StoreError> {
@@ -111,6 +112,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hestia-writer-cache-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("cache.db");
+        for leftover in ["cache.db", "cache.db-wal", "cache.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(leftover));
+        }
         let conn = rusqlite::Connection::open(&path)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE filler (b BLOB);")?;
         let mut cache = WriterCache::fit_past(&conn, 1 << 20)?;
