@@ -106,7 +106,7 @@ struct Group {
 }
 
 impl Writer {
-    pub(crate) fn new((conn, cache): (Connection, WriterCache), fsync_log: Option<PathBuf>) -> Writer {
+    pub(crate) fn new(conn: Connection, cache: WriterCache, fsync_log: Option<PathBuf>) -> Writer {
         Writer {
             state: Arc::new(Mutex::new(WriterState { conn, cache, group: None, next_group: 1, member: None })),
             fsync_log,

@@ -61,7 +61,7 @@ impl SqliteStore {
         let path = config.path.clone();
         let durability = config.durability;
         // The writer never fsyncs inside a commit; `group` does it after giving the writer back.
-        let writer = blocking(move || {
+        let (writer, cache) = blocking(move || {
             let mut conn = open_connection(&path, Durability::Normal)?;
             schema::migrate(&mut conn)?;
             conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES)
@@ -79,7 +79,7 @@ impl SqliteStore {
         });
         let readers = ReaderPool::new(config.path, config.readers.max(1));
         Ok(SqliteStore {
-            writer: Arc::new(group::Writer::new(writer, fsync_log)),
+            writer: Arc::new(group::Writer::new(writer, cache, fsync_log)),
             readers: Arc::new(readers),
             _checkpointer: checkpointer,
         })
