@@ -60,7 +60,7 @@ impl Sql {
             has_from_sources: false,
         };
         let tenant = sql.text(tenant);
-        let types = sql.types(types);
+        let types = sql.one_of(types);
         sql.clauses.push(format!("r.tenant = {tenant} AND r.type {types} AND r.deleted = 0"));
         sql
     }
@@ -82,8 +82,8 @@ impl Sql {
     }
 
     /// `= ?` for one value (a type, a parameter), `IN (?, ?)` for several.
-    fn types(&mut self, types: &[String]) -> String {
-        let list: Vec<String> = types.iter().map(|t| self.text(t)).collect();
+    fn one_of(&mut self, values: &[String]) -> String {
+        let list: Vec<String> = values.iter().map(|t| self.text(t)).collect();
         match list.as_slice() {
             [one] => format!("= {one}"),
             _ => format!("IN ({})", list.join(", ")),
@@ -106,7 +106,7 @@ impl Sql {
             let mut scans = Vec::new();
             for range in window.class_ranges() {
                 let tenant = self.tenant();
-                let kinds = self.types(types);
+                let kinds = self.one_of(types);
                 let param = self.text(&window.param);
                 let span = self.bind(Bound::Int(range.span_class.into()));
                 let from = match range.low_from {
@@ -274,8 +274,8 @@ impl Sql {
     /// `SELECT s.rid FROM <table> s WHERE tenant, types, params AND (<condition>)`.
     fn index_subquery(&mut self, types: &[String], table: IndexTable, params: &[String], condition: &str) -> String {
         let tenant = self.tenant();
-        let types = self.types(types);
-        let params = self.types(params);
+        let types = self.one_of(types);
+        let params = self.one_of(params);
         format!(
             "SELECT s.rid FROM {} s WHERE s.tenant = {tenant} AND s.type {types} AND s.param {params} AND ({condition})",
             table_name(table)
@@ -474,7 +474,7 @@ impl Sql {
     fn chain(&mut self, alias: &str, types: &[String], param: &str, target_type: &str, inner: &Filter) -> String {
         let target = self.alias();
         let tenant = self.tenant();
-        let types = self.types(types);
+        let types = self.one_of(types);
         let param = self.text(param);
         let target_kind = self.text(target_type);
         let inner = self.clause(&target, &[target_type.to_owned()], inner);
@@ -520,7 +520,7 @@ impl Sql {
         }
         let target = self.alias();
         let target_tenant = self.tenant();
-        let target_types = self.types(types);
+        let target_types = self.one_of(types);
         let inner = self.clause(&source, &[source_type.to_owned()], inner);
         let join = self.dialect.ordered_join();
         format!(
@@ -596,11 +596,7 @@ impl Sql {
         };
         let aggregate = if sort.descending { "MAX" } else { "MIN" };
         let fallback = self.dialect.sort_fallback(kind, sort.descending);
-        let list: Vec<String> = params.iter().map(|p| self.text(p)).collect();
-        let param = match list.as_slice() {
-            [one] => format!("= {one}"),
-            _ => format!("IN ({})", list.join(", ")),
-        };
+        let param = self.one_of(params);
         let expression = if *table == IndexTable::Date {
             // The envelope row holds exactly the least low and greatest high: one covering index
             // seek per resource instead of aggregating its date rows (2 s → see ARCHITECTURE.md).

@@ -5,7 +5,7 @@ use fhir_model::SearchParamType;
 
 use super::{SearchError, invalid, parse_dates, split_or, values};
 use crate::ir::Filter;
-use crate::registry::SearchRegistry;
+use crate::registry::{IndexedParam, SearchRegistry};
 use crate::value_sets::ValueSetCodes;
 
 /// Chains deeper than this are refused (each level is a join).
@@ -46,24 +46,22 @@ pub(crate) fn parse_filter(
         return Err(unknown(registry, resource_type, name, code));
     };
     let filter = values::parse_values(registry, value_sets, param, name, modifier, value)?;
-    Ok(stored_as(filter, &param.code, &param.stored_as))
+    Ok(stored_as(filter, param))
 }
 
 /// The filter on a parameter, asked of the parameters it is stored as: a value matches the
 /// union of their rows, so a positive filter holds if it holds on any of them, and a negative one
 /// (`:not`, `:not-in`, `:missing=true`: no row matches) only if on all. The SQL translation
 /// turns such a list back into one index probe (`param IN (…)`).
-fn stored_as(filter: Filter, code: &str, stored_as: &[String]) -> Filter {
-    if let [one] = stored_as
-        && one == code
-    {
+fn stored_as(filter: Filter, param: &IndexedParam) -> Filter {
+    if !param.is_derived() {
         return filter;
     }
-    let Some(param) = filter.index_param() else { return filter };
+    let Some(filtered) = filter.index_param() else { return filter };
     // `identifier:of-type` is stored under `<parameter>:of-type`.
-    let suffix = param.strip_prefix(code).unwrap_or_default().to_owned();
+    let suffix = filtered.strip_prefix(param.code.as_str()).unwrap_or_default().to_owned();
     let parts: Vec<Filter> =
-        stored_as.iter().filter_map(|target| filter.with_index_param(&format!("{target}{suffix}"))).collect();
+        param.stored_as.iter().filter_map(|target| filter.with_index_param(&format!("{target}{suffix}"))).collect();
     if filter.is_negative() { Filter::All(parts) } else { Filter::Any(parts) }
 }
 
