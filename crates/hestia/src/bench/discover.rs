@@ -11,6 +11,9 @@ pub(crate) struct Corpus {
     pub(crate) observations: Vec<String>,
     /// `system|value` of a Patient identifier, percent-encoded for a query.
     pub(crate) identifier: Option<String>,
+    /// `system|value` of a Patient's social security number, which the copies of a Synthea
+    /// patient share (`synthea::fresh_copy` renews only uuids), for a chain that finds many.
+    pub(crate) shared_identifier: Option<String>,
     /// The first three letters of a Patient's family name, for a string prefix search.
     pub(crate) family_prefix: Option<String>,
     /// The link to page 100 of `Observation?_count=50`, relative to the base when it can be.
@@ -27,13 +30,8 @@ pub(crate) async fn discover(client: &reqwest::Client, target: &Target) -> Resul
         Ok(bundle) => bundle,
         Err(_) => get_bundle(client, target, &format!("{base}/Observation?_count=200")).await?,
     };
-    let identifier = resources(&patients, "Patient").find_map(|patient| {
-        patient.get("identifier")?.as_array()?.iter().find_map(|identifier| {
-            let system = identifier.get("system")?.as_str()?;
-            let value = identifier.get("value")?.as_str()?;
-            Some(format!("{}%7C{}", encode(system), encode(value)))
-        })
-    });
+    let identifier = patient_identifier(&patients, |_| true);
+    let shared_identifier = patient_identifier(&patients, |system| system == SSN);
     let family_prefix = resources(&patients, "Patient").find_map(|patient| {
         let family = patient.get("name")?.as_array()?.first()?.get("family")?.as_str()?;
         let prefix: String = family.chars().take(3).collect();
@@ -44,8 +42,22 @@ pub(crate) async fn discover(client: &reqwest::Client, target: &Target) -> Resul
         patients: ids(&patients, "Patient"),
         observations: ids(&observations, "Observation"),
         identifier,
+        shared_identifier,
         family_prefix,
         deep_page,
+    })
+}
+
+const SSN: &str = "http://hl7.org/fhir/sid/us-ssn";
+
+/// The first Patient identifier whose system passes `wanted`, as `system%7Cvalue`.
+fn patient_identifier(patients: &Value, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    resources(patients, "Patient").find_map(|patient| {
+        patient.get("identifier")?.as_array()?.iter().find_map(|identifier| {
+            let system = identifier.get("system")?.as_str()?;
+            let value = identifier.get("value")?.as_str()?;
+            wanted(system).then(|| format!("{}%7C{}", encode(system), encode(value)))
+        })
     })
 }
 

@@ -1,5 +1,5 @@
 //! The bundles to load (a directory of .json files or a .tgz of them), organization and
-//! practitioner bundles first, and the per-copy rewrite of `urn:uuid:` ids.
+//! practitioner bundles first, and the per-copy rewrite of their uuids.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -31,7 +31,6 @@ pub(crate) fn collect(path: &Path) -> Result<Vec<BundleFile>, String> {
     Ok(bundles)
 }
 
-const PREFIX: &str = "urn:uuid:";
 const UUID_LEN: usize = 36;
 
 /// Whether `text` at `at` starts with a uuid in its 8-4-4-4-12 hex form.
@@ -43,31 +42,28 @@ fn uuid_at(bytes: &[u8], at: usize) -> bool {
     })
 }
 
-/// The bundle text with every uuid that appears as `urn:uuid:<uuid>` replaced, wherever it
-/// appears (fullUrls, references, and Synthea's own identifier carrying the same uuid), by a
-/// fresh uuid: one consistent map per copy.
+/// The bundle text with every uuid replaced by a fresh one, consistently within the copy: the
+/// ids (fullUrls, `urn:uuid:` references) and also the values of identifiers that are uuids.
+/// Synthea gives each Patient an identifier (its own and the medical record number) that is a
+/// uuid used nowhere as an id; kept, every copy of a patient would share it, and a search by
+/// identifier would find 84 patients where a real data set has one. Non-uuid identifiers (the
+/// social security number) stay as in the sample, shared by the copies of a patient.
 pub(crate) fn fresh_copy(text: &str, fresh: &mut impl FnMut() -> String) -> String {
     let bytes = text.as_bytes();
     let mut map: HashMap<&str, String> = HashMap::new();
-    for (at, _) in text.match_indices(PREFIX) {
-        let start = at + PREFIX.len();
-        if uuid_at(bytes, start)
-            && let Some(old) = text.get(start..start + UUID_LEN)
-        {
-            map.entry(old).or_insert_with(&mut *fresh);
-        }
-    }
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut at = 0;
     while at + UUID_LEN <= bytes.len() {
         let boundary = at == 0 || bytes.get(at - 1).is_some_and(|b| !b.is_ascii_hexdigit() && *b != b'-');
+        let after = bytes.get(at + UUID_LEN).is_none_or(|b| !b.is_ascii_hexdigit() && *b != b'-');
         if boundary
+            && after
             && uuid_at(bytes, at)
-            && let Some(new) = text.get(at..at + UUID_LEN).and_then(|old| map.get(old))
+            && let Some(old) = text.get(at..at + UUID_LEN)
         {
             out.push_str(text.get(copied..at).unwrap_or_default());
-            out.push_str(new);
+            out.push_str(map.entry(old).or_insert_with(&mut *fresh));
             at += UUID_LEN;
             copied = at;
         } else {
@@ -87,17 +83,20 @@ mod tests {
         let a = "0b6a8f4e-1111-4222-8333-944455556666";
         let b = "1c7b9a5f-2222-4333-9444-a55566667777";
         let other = "2d8cab60-3333-4444-a555-b66677778888";
-        let text =
-            format!(r#"{{"fullUrl":"urn:uuid:{a}","ref":"urn:uuid:{b}","id":"{a}","x":"urn:uuid:{a}","y":"{other}"}}"#);
+        let text = format!(
+            r#"{{"fullUrl":"urn:uuid:{a}","ref":"urn:uuid:{b}","id":"{a}","x":"urn:uuid:{a}","y":"{other}","ssn":"999-12-3456","longer":"{a}0"}}"#
+        );
         let mut n = 0;
         let copy = fresh_copy(&text, &mut || {
             n += 1;
             format!("00000000-0000-4000-8000-00000000000{n}")
         });
+        let fresh = |n: u8| format!("00000000-0000-4000-8000-00000000000{n}");
+        let (a2, b2, other2) = (fresh(1), fresh(2), fresh(3));
         assert_eq!(
             copy,
             format!(
-                r#"{{"fullUrl":"urn:uuid:00000000-0000-4000-8000-000000000001","ref":"urn:uuid:00000000-0000-4000-8000-000000000002","id":"00000000-0000-4000-8000-000000000001","x":"urn:uuid:00000000-0000-4000-8000-000000000001","y":"{other}"}}"#
+                r#"{{"fullUrl":"urn:uuid:{a2}","ref":"urn:uuid:{b2}","id":"{a2}","x":"urn:uuid:{a2}","y":"{other2}","ssn":"999-12-3456","longer":"{a}0"}}"#
             )
         );
     }
