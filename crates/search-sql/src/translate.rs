@@ -31,6 +31,18 @@ pub struct Sql {
     windowed: Vec<String>,
     /// How `_has` runs: from its matching sources, or by probing each target (see `has`).
     has_from_sources: bool,
+    /// Whether the filter being added is checked per candidate rather than listing its matches
+    /// (`filter_checked`).
+    checked: bool,
+}
+
+/// The rows of one index table an index filter asks for.
+struct IndexRows {
+    table: IndexTable,
+    /// A condition on the table's row `s`.
+    condition: String,
+    /// The filter holds when no such row exists (`:not`, `:missing=true`).
+    negated: bool,
 }
 
 /// The index table of a parameter type.
@@ -50,7 +62,16 @@ pub fn table_name(table: IndexTable) -> &'static str {
 impl Sql {
     /// Starts a query over the current, non-deleted resources of one tenant and the given types.
     pub fn scoped(dialect: Dialect, tenant: &str, types: &[String]) -> Sql {
-        let mut sql = Sql {
+        let mut sql = Sql::bare(dialect, tenant);
+        let tenant = sql.text(tenant);
+        let types = sql.one_of(types);
+        sql.clauses.push(format!("r.tenant = {tenant} AND r.type {types} AND r.deleted = 0"));
+        sql
+    }
+
+    /// No clause yet: for statements that are not over `resource r`.
+    fn bare(dialect: Dialect, tenant: &str) -> Sql {
+        Sql {
             clauses: Vec::new(),
             values: Vec::new(),
             dialect,
@@ -58,11 +79,8 @@ impl Sql {
             aliases: 0,
             windowed: Vec::new(),
             has_from_sources: false,
-        };
-        let tenant = sql.text(tenant);
-        let types = sql.one_of(types);
-        sql.clauses.push(format!("r.tenant = {tenant} AND r.type {types} AND r.deleted = 0"));
-        sql
+            checked: false,
+        }
     }
 
     /// Binds a value and returns its placeholder.
@@ -163,6 +181,45 @@ impl Sql {
         self.clauses.push(clause);
     }
 
+    /// `filter`, checked against each candidate row that the other filters find (correlated
+    /// `EXISTS`) instead of listing all its own matches (`rid IN (…)`): right for a filter that
+    /// matches much (`category=laboratory`) beside one that matches little (`subject=…`).
+    /// Only positive index filters change; `crate::drive` says which to check.
+    pub fn filter_checked(&mut self, types: &[String], filter: &Filter) {
+        self.checked = true;
+        let clause = self.clause("r", types, filter);
+        self.checked = false;
+        self.clauses.push(clause);
+    }
+
+    /// A statement counting at most `limit` index rows matching `filter` (how selective it
+    /// is), if it is a positive index filter other than a date (dates have their windows), or
+    /// a union parameter's filter over such.
+    pub fn selectivity_probe(
+        dialect: Dialect,
+        tenant: &str,
+        types: &[String],
+        filter: &Filter,
+        limit: usize,
+    ) -> Option<Statement> {
+        let (first, params) = match filter {
+            Filter::Any(filters) => one_probe(filters, true)?,
+            Filter::All(filters) => one_probe(filters, false)?,
+            other => (other, vec![other.index_param()?.to_owned()]),
+        };
+        if matches!(first, Filter::Date { .. }) {
+            return None;
+        }
+        let mut sql = Sql::bare(dialect, tenant);
+        let rows = sql.index_rows(first)?;
+        if rows.negated {
+            return None;
+        }
+        let sub = sql.index_subquery(types, rows.table, &params, &rows.condition);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Some(Statement { sql: format!("SELECT COUNT(*) FROM ({sub} LIMIT {limit}) probe"), values: sql.values })
+    }
+
     /// A predicate on the `resource` row `alias` (of one of `types`) meaning `filter`.
     pub fn clause(&mut self, alias: &str, types: &[String], filter: &Filter) -> String {
         if let Some(param) = filter.index_param() {
@@ -210,65 +267,72 @@ impl Sql {
     /// A filter on index rows, asked of the rows of any of `params` (the filter's own parameter,
     /// or the parameters a union parameter is stored as).
     fn index_clause(&mut self, alias: &str, types: &[String], filter: &Filter, params: &[String]) -> String {
-        match filter {
-            Filter::Token { values, negate, .. } => {
-                let condition = self.token_matches(values);
-                let sub = self.index_subquery(types, IndexTable::Token, params, &condition);
-                if *negate { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
-            }
+        if let Filter::Date { values, .. } = filter
+            && let [param] = params
+            && alias == "r"
+            && self.windowed.contains(param)
+        {
+            // The window found the few candidates; each checks its own rows.
+            let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
+            let param = self.text(param);
+            return format!(
+                "EXISTS (SELECT 1 FROM search_date s WHERE s.rid = r.rid AND s.param = {param} AND ({}))",
+                ors.join(" OR ")
+            );
+        }
+        // Not an index filter: `clause` never passes one here.
+        let Some(rows) = self.index_rows(filter) else { return "1 = 0".to_owned() };
+        if self.checked && alias == "r" && !rows.negated {
+            return self.checked_rows(alias, rows.table, params, &rows.condition);
+        }
+        let sub = self.index_subquery(types, rows.table, params, &rows.condition);
+        if rows.negated { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
+    }
+
+    /// The index rows an index filter asks for: `s.` conditions on one table. `None` for any
+    /// other filter.
+    fn index_rows(&mut self, filter: &Filter) -> Option<IndexRows> {
+        let (table, condition, negated) = match filter {
+            Filter::Token { values, negate, .. } => (IndexTable::Token, self.token_matches(values), *negate),
             Filter::String { values, mode, .. } => {
                 let ors: Vec<String> = values.iter().map(|v| self.string_match(v, *mode)).collect();
-                let sub = self.index_subquery(types, IndexTable::String, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::String, ors.join(" OR "), false)
             }
             Filter::Date { values, .. } => {
                 let ors: Vec<String> = values.iter().map(|c| self.date_condition("s.low", "s.high", c)).collect();
-                if let [param] = params
-                    && alias == "r"
-                    && self.windowed.contains(param)
-                {
-                    // The window found the few candidates; each checks its own rows.
-                    let param = self.text(param);
-                    return format!(
-                        "EXISTS (SELECT 1 FROM search_date s WHERE s.rid = r.rid AND s.param = {param} AND ({}))",
-                        ors.join(" OR ")
-                    );
-                }
-                let sub = self.index_subquery(types, IndexTable::Date, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::Date, ors.join(" OR "), false)
             }
             Filter::Number { values, .. } => {
                 let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, false)).collect();
-                let sub = self.index_subquery(types, IndexTable::Number, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::Number, ors.join(" OR "), false)
             }
             Filter::Quantity { values, .. } => {
                 let ors: Vec<String> = values.iter().map(|c| self.number_condition(c, true)).collect();
-                let sub = self.index_subquery(types, IndexTable::Quantity, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::Quantity, ors.join(" OR "), false)
             }
             Filter::Reference { values, .. } => {
                 let ors: Vec<String> = values.iter().map(|v| self.reference_match(v)).collect();
-                let sub = self.index_subquery(types, IndexTable::Reference, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::Reference, ors.join(" OR "), false)
             }
             Filter::Uri { values, mode, .. } => {
                 let ors: Vec<String> = values.iter().map(|v| self.uri_match(v, *mode)).collect();
-                let sub = self.index_subquery(types, IndexTable::Uri, params, &ors.join(" OR "));
-                format!("{alias}.rid IN ({sub})")
+                (IndexTable::Uri, ors.join(" OR "), false)
             }
-            Filter::Composite { values, .. } => {
-                let condition = self.composite(values);
-                let sub = self.index_subquery(types, IndexTable::Composite, params, &condition);
-                format!("{alias}.rid IN ({sub})")
-            }
-            Filter::Missing { table, missing, .. } => {
-                let sub = self.index_subquery(types, *table, params, "1 = 1");
-                if *missing { format!("{alias}.rid NOT IN ({sub})") } else { format!("{alias}.rid IN ({sub})") }
-            }
-            // Not an index filter: `clause` never passes one here.
-            _ => "1 = 0".to_owned(),
-        }
+            Filter::Composite { values, .. } => (IndexTable::Composite, self.composite(values), false),
+            Filter::Missing { table, missing, .. } => (*table, "1 = 1".to_owned(), *missing),
+            _ => return None,
+        };
+        Some(IndexRows { table, condition, negated })
+    }
+
+    /// The filter as a check of each candidate's own index rows (through the table's `rid`
+    /// index), for when another filter finds the candidates (`crate::drive`).
+    fn checked_rows(&mut self, alias: &str, table: IndexTable, params: &[String], condition: &str) -> String {
+        let params = self.one_of(params);
+        format!(
+            "EXISTS (SELECT 1 FROM {} s WHERE s.rid = {alias}.rid AND s.param {params} AND ({condition}))",
+            table_name(table)
+        )
     }
 
     /// `SELECT s.rid FROM <table> s WHERE tenant, types, params AND (<condition>)`.

@@ -6,7 +6,7 @@ mod include;
 use fhir_search::{SearchQuery, TotalMode};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, Value};
-use search_sql::{Bound, Dialect, Sql};
+use search_sql::{Bound, Dialect, Sql, Statement, Weighing, Weight};
 use store::{SearchPage, StoreError};
 
 use crate::connection::backend;
@@ -53,15 +53,16 @@ fn page_with(
     if !probes.is_empty() {
         let mut few = true;
         for probe in &probes {
-            let mut stmt = conn.prepare_cached(&probe.sql).map_err(backend)?;
-            let n: i64 =
-                stmt.query_row(rusqlite::params_from_iter(params(&probe.values)), |row| row.get(0)).map_err(backend)?;
-            few &= usize::try_from(n).unwrap_or(usize::MAX) < has_probe_limit;
+            few &= count_of(conn, probe)? < has_probe_limit;
         }
         sql.has_from_sources(few);
     }
-    for filter in &query.filters {
-        sql.filter(&query.types, filter);
+    for (filter, checked) in query.filters.iter().zip(checked_filters(conn, tenant, query)?) {
+        if checked {
+            sql.filter_checked(&query.types, filter);
+        } else {
+            sql.filter(&query.types, filter);
+        }
     }
     let total = match query.total {
         TotalMode::None => None,
@@ -109,6 +110,28 @@ fn page_with(
     let next_cursor = if has_more { last_keys.map(|v| search_sql::encode_cursor(&v)) } else { None };
     let (included, include_truncated) = include::run(conn, tenant, query, &rids)?;
     Ok(SearchPage { resources, next_cursor, total, included, include_truncated })
+}
+
+/// Which filters check candidates rather than find them (`search_sql::checked_filters`), from
+/// a bounded count of each index filter's rows.
+fn checked_filters(conn: &Connection, tenant: &str, query: &SearchQuery) -> Result<Vec<bool>, StoreError> {
+    let mut weights = Vec::with_capacity(query.filters.len());
+    for weighing in search_sql::weighings(Dialect::Sqlite, tenant, &query.types, &query.filters) {
+        weights.push(match weighing {
+            Weighing::Probe(probe) => Weight::Counted(count_of(conn, &probe)?),
+            Weighing::Few => Weight::Few,
+            Weighing::Fixed => Weight::Fixed,
+        });
+    }
+    Ok(search_sql::checked_filters(&weights))
+}
+
+/// The one number a probe statement (`SELECT COUNT(*) …`) answers.
+fn count_of(conn: &Connection, probe: &Statement) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(&probe.sql).map_err(backend)?;
+    let n: i64 =
+        stmt.query_row(rusqlite::params_from_iter(params(&probe.values)), |row| row.get(0)).map_err(backend)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
@@ -201,6 +224,60 @@ mod tests {
             let expected = (0..120).filter(|&o| has_code(o)).map(|o| (o * 13) % 25);
             let expected = expected.collect::<std::collections::BTreeSet<_>>().len();
             assert_eq!(answers[0].len(), expected, "{code}");
+        }
+        Ok(())
+    }
+
+    /// Every filter answers alike whether it finds candidates or checks them, in any
+    /// combination, and the planner's choice answers as the plain plan does.
+    #[test]
+    fn checked_filters_find_what_listed_filters_find() -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        crate::schema::migrate(&mut conn)?;
+        for o in 0_usize..90 {
+            let code = if o.is_multiple_of(5) { "rare" } else { "common" };
+            write(&conn, "Observation", &format!("o{o}"), observation(code, &format!("p{}", o % 7)))?;
+        }
+        let token = |code: &str, negate| Filter::Token {
+            param: "code".into(),
+            values: vec![TokenMatch::SystemCode("s".into(), code.into())],
+            negate,
+        };
+        let subject = Filter::Reference {
+            param: "subject".into(),
+            values: vec![fhir_search::ReferenceMatch::Local { target_type: Some("Patient".into()), id: "p3".into() }],
+        };
+        let common = (0_usize..90).filter(|o| !o.is_multiple_of(5));
+        let combinations = [
+            (vec![token("common", false), subject.clone()], common.clone().filter(|o| o % 7 == 3).count()),
+            (vec![subject.clone(), token("rare", false), token("rare", true)], 0),
+            (vec![token("common", false), token("rare", true)], common.count()),
+        ];
+        let types = vec!["Observation".to_owned()];
+        for (filters, expected) in combinations {
+            let mut answers = std::collections::BTreeSet::new();
+            for mask in 0..1_u32 << filters.len() {
+                let mut sql = Sql::scoped(Dialect::Sqlite, "t", &types);
+                for (i, filter) in filters.iter().enumerate() {
+                    if mask & (1 << i) == 0 { sql.filter(&types, filter) } else { sql.filter_checked(&types, filter) }
+                }
+                let statement = format!("SELECT r.id FROM resource r WHERE {} ORDER BY r.rid", sql.where_sql());
+                let mut stmt = conn.prepare(&statement)?;
+                let ids = stmt
+                    .query_map(rusqlite::params_from_iter(params(&sql.values)), |row| row.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                answers.insert(ids);
+            }
+            let mut query = SearchQuery::new("Observation");
+            query.filters.clone_from(&filters);
+            query.count = 1000;
+            let planned: Vec<String> = page(&conn, "t", &query)?.resources.into_iter().map(|r| r.id).collect();
+            assert_eq!(answers.len(), 1, "{filters:?}: {answers:?}");
+            assert!(answers.contains(&planned), "{filters:?}");
+            assert_eq!(planned.len(), expected, "{filters:?}");
+            let positive = filters.iter().filter(|f| !f.is_negative()).count();
+            let checks = checked_filters(&conn, "t", &query)?.iter().filter(|c| **c).count();
+            assert_eq!(checks, positive - 1, "one positive filter of {filters:?} finds, the others check");
         }
         Ok(())
     }
