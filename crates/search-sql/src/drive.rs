@@ -6,6 +6,12 @@
 //! patient's. So the backend first counts each index filter's rows, up to a limit
 //! (`Sql::selectivity_probe`); the least frequent finds the candidates, and the others check
 //! each candidate's own rows (`Sql::filter_checked`).
+//!
+//! When every filter is frequent and the page is in storage order (no `_sort`), listing is
+//! wasted too: `Observation?status=final&_count=10` listed 490,000 rows (280 ms) for ten. Then
+//! the backend first walks the resources in order, each filter checking each, but only through
+//! a bounded number of them (`Plan::scan`); a page it does not fill there (matches that are
+//! rare early on) is found again by listing.
 
 use fhir_search::Filter;
 
@@ -36,41 +42,66 @@ pub enum Weight {
     Fixed,
 }
 
-/// How to learn the weight of each of `filters`; none is needed for a single filter.
-pub fn weighings(dialect: Dialect, tenant: &str, types: &[String], filters: &[Filter]) -> Vec<Weighing> {
-    if filters.len() < 2 {
+/// How to learn the weight of each of `filters`, counting up to `limit` rows; a single filter
+/// needs none unless the page could be found by a scan (`scannable`).
+pub fn weighings(
+    dialect: Dialect,
+    tenant: &str,
+    types: &[String],
+    filters: &[Filter],
+    limit: usize,
+    scannable: bool,
+) -> Vec<Weighing> {
+    if filters.len() < 2 && !scannable {
         return vec![Weighing::Fixed; filters.len()];
     }
     filters
         .iter()
         .map(|filter| match filter {
             Filter::Id(_) | Filter::Compartment { .. } | Filter::List(_) => Weighing::Few,
-            other => Sql::selectivity_probe(dialect, tenant, types, other, SELECTIVITY_PROBE_LIMIT)
-                .map_or(Weighing::Fixed, Weighing::Probe),
+            other => {
+                Sql::selectivity_probe(dialect, tenant, types, other, limit).map_or(Weighing::Fixed, Weighing::Probe)
+            }
         })
         .collect()
 }
 
-/// For each filter, whether it checks candidates (`Sql::filter_checked`) rather than finding
-/// them. The counted filter with the fewest rows under the limit finds them and every other
-/// counted filter checks. Without one, a filter of few candidates finds them; without that
-/// either, the first counted filter lists its matches as before and the rest check, so no
-/// search lists more than one frequent filter's matches.
-pub fn checked_filters(weights: &[Weight]) -> Vec<bool> {
+/// How a search's page is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// For each filter, whether it checks candidates (`Sql::filter_checked`) rather than
+    /// finding them, when the page is found by listing.
+    pub checked: Vec<bool>,
+    /// Whether to try a bounded walk in storage order first, every filter checking.
+    pub scan: bool,
+}
+
+/// The plan for filters of these weights (counted up to `limit`). The counted filter with the
+/// fewest rows under the limit finds the candidates and every other counted filter checks.
+/// Without one, a filter of few candidates finds them; without that either, the first counted
+/// filter lists its matches and the rest check, so no search lists more than one frequent
+/// filter's matches, and if every filter is counted and the page is in storage order
+/// (`scannable`), a walk is tried first.
+pub fn plan(weights: &[Weight], limit: usize, scannable: bool) -> Plan {
     let counted = || {
         weights.iter().enumerate().filter_map(|(i, w)| if let Weight::Counted(n) = w { Some((i, *n)) } else { None })
     };
-    let finder = counted()
-        .filter(|&(_, n)| n < SELECTIVITY_PROBE_LIMIT)
-        .min_by_key(|&(_, n)| n)
-        .map(|(i, _)| i)
-        .or_else(|| if weights.contains(&Weight::Few) { None } else { counted().next().map(|(i, _)| i) });
-    weights.iter().enumerate().map(|(i, w)| matches!(w, Weight::Counted(_)) && Some(i) != finder).collect()
+    let selective = counted().filter(|&(_, n)| n < limit).min_by_key(|&(_, n)| n).map(|(i, _)| i);
+    let finder =
+        selective.or_else(|| if weights.contains(&Weight::Few) { None } else { counted().next().map(|(i, _)| i) });
+    let checked =
+        weights.iter().enumerate().map(|(i, w)| matches!(w, Weight::Counted(_)) && Some(i) != finder).collect();
+    let scan = scannable && !weights.is_empty() && counted().count() == weights.len() && selective.is_none();
+    Plan { checked, scan }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{SELECTIVITY_PROBE_LIMIT as LIMIT, Weight, checked_filters};
+    use super::{SELECTIVITY_PROBE_LIMIT as LIMIT, Weight, plan};
+
+    fn checked_filters(weights: &[Weight]) -> Vec<bool> {
+        plan(weights, LIMIT, false).checked
+    }
 
     #[test]
     fn the_least_frequent_filter_finds_and_the_others_check() {
@@ -82,5 +113,17 @@ mod tests {
         assert_eq!(checked_filters(&[Counted(LIMIT), Counted(LIMIT), Fixed]), [false, true, false]);
         assert_eq!(checked_filters(&[Fixed, Fixed]), [false, false]);
         assert_eq!(checked_filters(&[Counted(3)]), [false]);
+    }
+
+    #[test]
+    fn only_frequent_filters_in_storage_order_walk() {
+        use Weight::{Counted, Few, Fixed};
+        assert!(plan(&[Counted(LIMIT)], LIMIT, true).scan);
+        assert!(plan(&[Counted(LIMIT), Counted(LIMIT)], LIMIT, true).scan);
+        assert!(!plan(&[Counted(LIMIT)], LIMIT, false).scan, "sorted otherwise");
+        assert!(!plan(&[Counted(LIMIT), Counted(9)], LIMIT, true).scan, "a selective filter finds");
+        assert!(!plan(&[Counted(LIMIT), Fixed], LIMIT, true).scan, "a chain or a date lists its own");
+        assert!(!plan(&[Counted(LIMIT), Few], LIMIT, true).scan);
+        assert!(!plan(&[], LIMIT, true).scan);
     }
 }

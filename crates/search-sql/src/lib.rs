@@ -17,7 +17,7 @@ mod translate;
 
 pub use composite::CompositeColumns;
 pub use dialect::{Bound, Dialect, KeyKind};
-pub use drive::{SELECTIVITY_PROBE_LIMIT, Weighing, Weight, checked_filters, weighings};
+pub use drive::{Plan, SELECTIVITY_PROBE_LIMIT, Weighing, Weight, plan, weighings};
 pub use include::include_statement;
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, page_statement};
 pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};
