@@ -125,8 +125,12 @@ impl Dialect {
             (Dialect::Sqlite, KeyKind::Text, false) => format!("'{MAX_CHAR}'"),
             (Dialect::Postgres, KeyKind::Text, false) => "U&'\\+10FFFF'".to_owned(),
             (_, KeyKind::Text, true) => "''".to_owned(),
-            (Dialect::Sqlite, KeyKind::Int | KeyKind::Real, false) => "9.0e300".to_owned(),
-            (Dialect::Sqlite, KeyKind::Int | KeyKind::Real, true) => "-9.0e300".to_owned(),
+            // Integers, so that a cursor in the resources without a value still holds an
+            // integer key (`keyset::decode_cursor` refuses a real where an integer belongs).
+            (Dialect::Sqlite, KeyKind::Int, false) => i64::MAX.to_string(),
+            (Dialect::Sqlite, KeyKind::Int, true) => (i64::MIN + 1).to_string(),
+            (Dialect::Sqlite, KeyKind::Real, false) => "9.0e300".to_owned(),
+            (Dialect::Sqlite, KeyKind::Real, true) => "-9.0e300".to_owned(),
             (Dialect::Postgres, KeyKind::Int, false) => format!("'{}'::int8", i64::MAX),
             (Dialect::Postgres, KeyKind::Int, true) => format!("'{}'::int8", i64::MIN),
             (Dialect::Postgres, KeyKind::Real, false) => "9.0e300::float8".to_owned(),

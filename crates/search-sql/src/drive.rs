@@ -11,7 +11,8 @@
 //! wasted too: `Observation?status=final&_count=10` listed 490,000 rows (280 ms) for ten. Then
 //! the backend first walks the resources in order, each filter checking each, but only through
 //! a bounded number of them (`Plan::scan`); a page it does not fill there (matches that are
-//! rare early on) is found again by listing.
+//! rare early on) is found again by listing. A page sorted by a date parameter is walked the
+//! same way, through the date envelopes (`crate::walk`).
 
 use fhir_search::Filter;
 
@@ -43,16 +44,16 @@ pub enum Weight {
 }
 
 /// How to learn the weight of each of `filters`, counting up to `limit` rows; a single filter
-/// needs none unless the page could be found by a scan (`scannable`).
+/// needs none unless the page could be found by a walk (`walkable`).
 pub fn weighings(
     dialect: Dialect,
     tenant: &str,
     types: &[String],
     filters: &[Filter],
     limit: usize,
-    scannable: bool,
+    walkable: bool,
 ) -> Vec<Weighing> {
-    if filters.len() < 2 && !scannable {
+    if filters.len() < 2 && !walkable {
         return vec![Weighing::Fixed; filters.len()];
     }
     filters
@@ -76,31 +77,47 @@ pub struct Plan {
     pub scan: bool,
 }
 
+/// In what order a walk could visit the candidates (`Plan::scan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// None: the page is sorted otherwise, or a total is asked (it counts every match anyway).
+    No,
+    /// Storage order (no `_sort`): a walk helps only a search with filters.
+    Storage,
+    /// One date parameter (`crate::walk`): even a search without filters lists everything.
+    Date,
+}
+
 /// The plan for filters of these weights (counted up to `limit`). The counted filter with the
 /// fewest rows under the limit finds the candidates and every other counted filter checks.
-/// Without one, a filter of few candidates finds them; without that either, the first counted
-/// filter lists its matches and the rest check, so no search lists more than one frequent
-/// filter's matches, and if every filter is counted and the page is in storage order
-/// (`scannable`), a walk is tried first.
-pub fn plan(weights: &[Weight], limit: usize, scannable: bool) -> Plan {
+/// Without one, a filter of few candidates finds them; without that either, the counted filter
+/// with the fewest rows (the first of equals) lists its matches and the rest check, so no search
+/// lists more than one frequent filter's matches, and if every filter is counted and a walk is
+/// possible, it is tried first.
+pub fn plan(weights: &[Weight], limit: usize, walk: Walk) -> Plan {
     let counted = || {
         weights.iter().enumerate().filter_map(|(i, w)| if let Weight::Counted(n) = w { Some((i, *n)) } else { None })
     };
     let selective = counted().filter(|&(_, n)| n < limit).min_by_key(|&(_, n)| n).map(|(i, _)| i);
-    let finder =
-        selective.or_else(|| if weights.contains(&Weight::Few) { None } else { counted().next().map(|(i, _)| i) });
+    let least = || counted().min_by_key(|&(_, n)| n).map(|(i, _)| i);
+    let finder = selective.or_else(|| if weights.contains(&Weight::Few) { None } else { least() });
     let checked =
         weights.iter().enumerate().map(|(i, w)| matches!(w, Weight::Counted(_)) && Some(i) != finder).collect();
-    let scan = scannable && !weights.is_empty() && counted().count() == weights.len() && selective.is_none();
+    let frequent = counted().count() == weights.len() && selective.is_none();
+    let scan = match walk {
+        Walk::No => false,
+        Walk::Storage => frequent && !weights.is_empty(),
+        Walk::Date => frequent,
+    };
     Plan { checked, scan }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{SELECTIVITY_PROBE_LIMIT as LIMIT, Weight, plan};
+    use super::{SELECTIVITY_PROBE_LIMIT as LIMIT, Walk, Weight, plan};
 
     fn checked_filters(weights: &[Weight]) -> Vec<bool> {
-        plan(weights, LIMIT, false).checked
+        plan(weights, LIMIT, Walk::No).checked
     }
 
     #[test]
@@ -111,6 +128,7 @@ mod tests {
         assert_eq!(checked_filters(&[Counted(LIMIT), Few]), [true, false], "ids find");
         assert_eq!(checked_filters(&[Counted(12), Few]), [false, false], "a selective filter still finds");
         assert_eq!(checked_filters(&[Counted(LIMIT), Counted(LIMIT), Fixed]), [false, true, false]);
+        assert_eq!(checked_filters(&[Counted(5 * LIMIT), Counted(2 * LIMIT)]), [true, false], "recounted");
         assert_eq!(checked_filters(&[Fixed, Fixed]), [false, false]);
         assert_eq!(checked_filters(&[Counted(3)]), [false]);
     }
@@ -118,12 +136,15 @@ mod tests {
     #[test]
     fn only_frequent_filters_in_storage_order_walk() {
         use Weight::{Counted, Few, Fixed};
-        assert!(plan(&[Counted(LIMIT)], LIMIT, true).scan);
-        assert!(plan(&[Counted(LIMIT), Counted(LIMIT)], LIMIT, true).scan);
-        assert!(!plan(&[Counted(LIMIT)], LIMIT, false).scan, "sorted otherwise");
-        assert!(!plan(&[Counted(LIMIT), Counted(9)], LIMIT, true).scan, "a selective filter finds");
-        assert!(!plan(&[Counted(LIMIT), Fixed], LIMIT, true).scan, "a chain or a date lists its own");
-        assert!(!plan(&[Counted(LIMIT), Few], LIMIT, true).scan);
-        assert!(!plan(&[], LIMIT, true).scan);
+        let storage = Walk::Storage;
+        assert!(plan(&[Counted(LIMIT)], LIMIT, storage).scan);
+        assert!(plan(&[Counted(LIMIT), Counted(LIMIT)], LIMIT, storage).scan);
+        assert!(!plan(&[Counted(LIMIT)], LIMIT, Walk::No).scan, "sorted otherwise");
+        assert!(!plan(&[Counted(LIMIT), Counted(9)], LIMIT, storage).scan, "a selective filter finds");
+        assert!(!plan(&[Counted(LIMIT), Fixed], LIMIT, storage).scan, "a chain or a date lists its own");
+        assert!(!plan(&[Counted(LIMIT), Few], LIMIT, storage).scan);
+        assert!(!plan(&[], LIMIT, storage).scan, "storage order is the index's own");
+        assert!(plan(&[], LIMIT, Walk::Date).scan, "a date order is not");
+        assert!(!plan(&[Counted(9)], LIMIT, Walk::Date).scan);
     }
 }

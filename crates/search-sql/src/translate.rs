@@ -70,7 +70,7 @@ impl Sql {
     }
 
     /// No clause yet: for statements that are not over `resource r`.
-    fn bare(dialect: Dialect, tenant: &str) -> Sql {
+    pub(crate) fn bare(dialect: Dialect, tenant: &str) -> Sql {
         Sql {
             clauses: Vec::new(),
             values: Vec::new(),
@@ -94,13 +94,13 @@ impl Sql {
         self.bind(Bound::Text(text.to_owned()))
     }
 
-    fn tenant(&mut self) -> String {
+    pub(crate) fn tenant(&mut self) -> String {
         let tenant = self.tenant.clone();
         self.text(&tenant)
     }
 
     /// `= ?` for one value (a type, a parameter), `IN (?, ?)` for several.
-    fn one_of(&mut self, values: &[String]) -> String {
+    pub(crate) fn one_of(&mut self, values: &[String]) -> String {
         let list: Vec<String> = values.iter().map(|t| self.text(t)).collect();
         match list.as_slice() {
             [one] => format!("= {one}"),

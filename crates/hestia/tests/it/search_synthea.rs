@@ -22,18 +22,19 @@ impl Loaded {
     }
 
     async fn ids(&self, query: &str) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
+        self.matches(query).await.iter().map(key).collect()
+    }
+
+    /// The matches of every page of `query`, in order, following `next` links.
+    async fn matches(&self, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
         let mut next = Some(self.server.url(query));
         while let Some(url) = next {
             let page = self.server.send(self.server.client.get(url)).await;
             assert_eq!(page.status, 200, "{query}: {}", page.text);
-            let page = page.json();
-            for entry in page["entry"].as_array().into_iter().flatten().filter(|e| e["search"]["mode"] == "match") {
-                out.insert(format!(
-                    "{}/{}",
-                    entry["resource"]["resourceType"].as_str().unwrap(),
-                    entry["resource"]["id"].as_str().unwrap()
-                ));
+            let mut page = page.json();
+            for entry in page["entry"].as_array_mut().into_iter().flatten().filter(|e| e["search"]["mode"] == "match") {
+                out.push(entry["resource"].take());
             }
             next = page["link"]
                 .as_array()
@@ -436,26 +437,24 @@ async fn sorting_paging_and_compartments(data: &Loaded) {
     let newest = data.of_type("Observation").filter_map(|o| o["effectiveDateTime"].as_str()).map(epoch).max().unwrap();
     assert_eq!(dates[0], newest);
     let births: Vec<String> = {
-        let mut all = BTreeSet::new();
-        let mut next = Some(data.server.url("Patient?_sort=birthdate&_count=7"));
-        let mut ordered = Vec::new();
-        while let Some(url) = next {
-            let page = data.server.send(data.server.client.get(url)).await.json();
-            for e in page["entry"].as_array().into_iter().flatten() {
-                assert!(all.insert(key(&e["resource"])), "no repeats across sorted pages");
-                ordered.push(e["resource"]["birthDate"].as_str().unwrap().to_owned());
-            }
-            next = page["link"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|l| l["relation"] == "next")
-                .map(|l| l["url"].as_str().unwrap().to_owned());
-        }
-        assert_eq!(all.len(), 35);
-        ordered
+        let sorted = data.matches("Patient?_sort=birthdate&_count=7").await;
+        let all: BTreeSet<String> = sorted.iter().map(key).collect();
+        assert_eq!((all.len(), sorted.len()), (35, 35), "no repeats across sorted pages");
+        sorted.iter().map(|p| p["birthDate"].as_str().unwrap().to_owned()).collect()
     };
     assert!(births.windows(2).all(|w| w[0] <= w[1]), "{births:?}");
+    // Most Conditions have no abatement: they follow the others, on pages of their own.
+    let all_conditions: BTreeSet<String> = data.of_type("Condition").map(key).collect();
+    for descending in [true, false] {
+        let sort = if descending { "-abatement-date" } else { "abatement-date" };
+        let sorted = data.matches(&format!("Condition?_sort={sort}&_count=40")).await;
+        assert_eq!(sorted.iter().map(key).collect::<BTreeSet<_>>(), all_conditions, "{sort}");
+        assert_eq!(sorted.len(), all_conditions.len(), "{sort}: no repeats");
+        let abated: Vec<i64> = sorted.iter().map_while(|c| c["abatementDateTime"].as_str()).map(epoch).collect();
+        let expected = data.of_type("Condition").filter(|c| c["abatementDateTime"].is_string()).count();
+        assert!(expected > 40 && abated.len() == expected, "{sort}: the abated first ({} of {expected})", abated.len());
+        assert!(abated.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] }), "{sort}");
+    }
     let all_observations: BTreeSet<String> = data.of_type("Observation").map(key).collect();
     assert_eq!(
         data.ids("Observation?_count=1000").await,
