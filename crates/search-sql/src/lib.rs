@@ -3,7 +3,9 @@
 //! Owns: the translation of `fhir_search` filters, date windows and sort keys into predicates on a
 //! `resource` row alias (chains and `_has` nest the same translation on another alias), the index
 //! table names and the composite table's columns, and the few places where SQLite and PostgreSQL spell things differently
-//! (`Dialect`). The tenant and type predicates are added by `Sql::scoped` and by each subquery
+//! (`Dialect`), and the plan a backend follows from counts it runs: which filter finds a search's
+//! candidates and which check them (`drive`), and where a walk in date order stops (`walk`).
+//! The tenant and type predicates are added by `Sql::scoped` and by each subquery
 //! here, and nowhere else.
 //! Must not know: connections, drivers, how a backend encodes a bound value (it gets `Bound`s and
 //! converts them), or how a page, a cursor or an include is run.
