@@ -152,15 +152,9 @@ fn walk_in_storage_order(
     // The rid `budget` resources after the cursor: the walk goes no further.
     let mut scope = Sql::scoped(Dialect::Sqlite, tenant, &query.types);
     search_sql::page_keys(&mut scope, &[], query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
-    let statement =
+    let sql =
         format!("SELECT r.rid FROM resource r WHERE {} ORDER BY r.rid LIMIT 1 OFFSET {budget}", scope.where_sql());
-    let mut stmt = conn.prepare_cached(&statement).map_err(backend)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params(&scope.values))).map_err(backend)?;
-    let end: Option<i64> = match rows.next().map_err(backend)? {
-        Some(row) => Some(row.get(0).map_err(backend)?),
-        None => None,
-    };
-    drop(rows);
+    let end = first_integer(conn, &Statement { sql, values: scope.values })?;
     let all_checked = vec![true; query.filters.len()];
     let mut sql = filtered(conn, tenant, query, limits, &all_checked, None)?;
     if let Some(end) = end {
@@ -202,12 +196,7 @@ fn walk_by_date(
     }
     let mut lows = Vec::with_capacity(probes.class_lows.len());
     for probe in &probes.class_lows {
-        let mut stmt = conn.prepare_cached(&probe.sql).map_err(backend)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params(&probe.values))).map_err(backend)?;
-        lows.push(match rows.next().map_err(backend)? {
-            Some(row) => Some(row.get::<_, i64>(0).map_err(backend)?),
-            None => None,
-        });
+        lows.push(first_integer(conn, probe)?);
     }
     let window = search_sql::date_walk_window(param, *descending, after, &lows);
     let all_checked = vec![true; query.filters.len()];
@@ -300,6 +289,16 @@ fn plan(
     Ok(search_sql::plan(&weights, limits.selectivity, walk))
 }
 
+/// The integer in the first row a statement answers, if it answers a row.
+fn first_integer(conn: &Connection, statement: &Statement) -> Result<Option<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(&statement.sql).map_err(backend)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params(&statement.values))).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => Ok(Some(row.get(0).map_err(backend)?)),
+        None => Ok(None),
+    }
+}
+
 /// The one number a probe statement (`SELECT COUNT(*) …`) answers.
 fn count_of(conn: &Connection, probe: &Statement) -> Result<usize, StoreError> {
     let mut stmt = conn.prepare_cached(&probe.sql).map_err(backend)?;
@@ -321,6 +320,9 @@ mod tests {
     use store::{Method, Timestamp, WriteVersion};
 
     use super::*;
+
+    /// Limits that a few dozen resources reach: every filter of them is frequent.
+    const SMALL: Limits = Limits { has_probe: 100, selectivity: 5, recount: 50, scan_per_match: 2, scan_max: 1_000 };
 
     fn write(conn: &Connection, resource_type: &str, id: &str, index: IndexEntries) -> Result<(), StoreError> {
         let version = WriteVersion {
@@ -468,7 +470,7 @@ mod tests {
             let code = if o < 60 { "early" } else { "late" };
             write(&conn, "Observation", &format!("o{o}"), observation(code, &format!("p{}", o % 7)))?;
         }
-        let limits = Limits { has_probe: 100, selectivity: 5, recount: 50, scan_per_match: 2, scan_max: 1_000 };
+        let limits = SMALL;
         let token = |code: &str| Filter::Token {
             param: "code".into(),
             values: vec![TokenMatch::SystemCode("s".into(), code.into())],
@@ -536,7 +538,7 @@ mod tests {
             }));
             write(&conn, "Observation", &format!("o{o}"), index)?;
         }
-        let limits = Limits { has_probe: 100, selectivity: 5, recount: 50, scan_per_match: 2, scan_max: 1_000 };
+        let limits = SMALL;
         for descending in [true, false] {
             for filtered in [true, false] {
                 let mut query = SearchQuery::new("Observation");
