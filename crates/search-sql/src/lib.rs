@@ -24,4 +24,4 @@ pub use drive::{Plan, SELECTIVITY_PROBE_LIMIT, Walk, Weighing, Weight, plan, wei
 pub use include::include_statement;
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, page_statement};
 pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};
-pub use walk::{DateWalkProbes, date_walk_probes, date_walk_window};
+pub use walk::{DateWalk, DateWalkProbes, walk_order};

@@ -9,10 +9,59 @@
 //! longer than a year) has no such bound descending: its rows are counted, and too many stop
 //! the walk.
 
-use fhir_search::{DateWindow, OPEN_SPAN_CLASS, SPAN_LIMITS};
+use fhir_search::{DateWindow, IndexTable, OPEN_SPAN_CLASS, SPAN_LIMITS, SearchQuery, Sort, SortKey, TotalMode};
 
-use crate::dialect::{Bound, Dialect};
+use crate::dialect::{Bound, Dialect, KeyKind};
+use crate::drive::Walk;
+use crate::keyset::decode_cursor;
 use crate::translate::{Sql, Statement};
+
+/// Whether and how a query's page could be found by a walk: not with a total (it counts every
+/// match anyway) or an empty page; in storage order without `_sort`; by date when sorted by one
+/// date parameter stored as itself.
+pub fn walk_order(query: &SearchQuery) -> Walk {
+    if query.count == 0 || query.total != TotalMode::None {
+        return Walk::No;
+    }
+    match query.sort.as_slice() {
+        [] => Walk::Storage,
+        [Sort { key: SortKey::Param { params, table: IndexTable::Date }, .. }] if params.len() == 1 => Walk::Date,
+        _ => Walk::No,
+    }
+}
+
+/// A walk in date order: the sort's parameter and direction, the cursor's key, and the
+/// statements that place the threshold.
+pub struct DateWalk {
+    pub param: String,
+    pub descending: bool,
+    /// The key of the cursor's row, when paging on.
+    pub after: Option<i64>,
+    pub probes: DateWalkProbes,
+}
+
+impl DateWalk {
+    /// `None` when the query is not sorted by one date or its cursor is past the resources with
+    /// a value (their key is the missing-value one): listing answers those.
+    pub fn new(dialect: Dialect, tenant: &str, query: &SearchQuery, budget: usize) -> Option<DateWalk> {
+        let [Sort { key: SortKey::Param { params, .. }, descending }] = query.sort.as_slice() else { return None };
+        let [param] = params.as_slice() else { return None };
+        let after = match query.cursor.as_deref() {
+            None => None,
+            Some(cursor) => match decode_cursor(cursor, &[KeyKind::Int, KeyKind::Int]).as_deref() {
+                Some([Bound::Int(key), _]) => Some(*key),
+                _ => return None,
+            },
+        };
+        let probes = date_walk_probes(dialect, tenant, &query.types, param, *descending, after, budget);
+        Some(DateWalk { param: param.clone(), descending: *descending, after, probes })
+    }
+
+    /// The window the walk covers, from what `probes.class_lows` answered, in their order.
+    pub fn window(&self, class_lows: &[Option<i64>]) -> DateWindow {
+        date_walk_window(&self.param, self.descending, self.after, class_lows)
+    }
+}
 
 /// The statements that place a date walk's threshold.
 pub struct DateWalkProbes {
@@ -47,7 +96,7 @@ fn class_scan(
     sql
 }
 
-pub fn date_walk_probes(
+fn date_walk_probes(
     dialect: Dialect,
     tenant: &str,
     types: &[String],
@@ -83,7 +132,7 @@ pub fn date_walk_probes(
 /// The window a walk covers, from what the class probes answered (`None`: the class has fewer
 /// than `budget` envelopes after the cursor, so all of them are in): descending, envelopes
 /// reaching the greatest of the class thresholds; ascending, starting by the least of them.
-pub fn date_walk_window(param: &str, descending: bool, after: Option<i64>, class_lows: &[Option<i64>]) -> DateWindow {
+fn date_walk_window(param: &str, descending: bool, after: Option<i64>, class_lows: &[Option<i64>]) -> DateWindow {
     let found = class_lows.iter().flatten().copied();
     let param = param.to_owned();
     if descending {

@@ -3,10 +3,10 @@
 
 mod include;
 
-use fhir_search::{DateWindow, IndexTable, SearchQuery, Sort, SortKey, TotalMode};
+use fhir_search::{DateWindow, SearchQuery, TotalMode};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, Value};
-use search_sql::{Bound, Dialect, KeyKind, Sql, Statement, Walk, Weighing, Weight};
+use search_sql::{Bound, DateWalk, Dialect, Sql, Statement, Walk, Weighing, Weight};
 use store::{SearchPage, StoreError};
 
 use crate::connection::backend;
@@ -76,7 +76,7 @@ struct Found {
 }
 
 fn page_with(conn: &Connection, tenant: &str, query: &SearchQuery, limits: Limits) -> Result<SearchPage, StoreError> {
-    let walk = walk_order(query);
+    let walk = search_sql::walk_order(query);
     let plan = plan(conn, tenant, query, limits, walk)?;
     let walked = match walk {
         _ if !plan.scan => None,
@@ -167,7 +167,7 @@ fn walk_in_storage_order(
 }
 
 /// The page of a search sorted by one date parameter, through the resources whose date
-/// envelope lies past a threshold (`search_sql::date_walk_probes`), every filter checking each;
+/// envelope lies past a threshold (`search_sql::DateWalk`), every filter checking each;
 /// `None` when they hold less than a page, so that listing must find it.
 fn walk_by_date(
     conn: &Connection,
@@ -175,47 +175,23 @@ fn walk_by_date(
     query: &SearchQuery,
     limits: Limits,
 ) -> Result<Option<Found>, StoreError> {
-    let [Sort { key: SortKey::Param { params: sorted_by, .. }, descending }] = query.sort.as_slice() else {
-        return Ok(None);
-    };
-    let [param] = sorted_by.as_slice() else { return Ok(None) };
-    let after = match query.cursor.as_deref() {
-        None => None,
-        Some(cursor) => match search_sql::decode_cursor(cursor, &[KeyKind::Int, KeyKind::Int]).as_deref() {
-            Some([Bound::Int(key), _]) => Some(*key),
-            // Past the resources with a value, or not a cursor of this search: listing answers.
-            _ => return Ok(None),
-        },
-    };
     let budget = walk_budget(query, limits);
-    let probes = search_sql::date_walk_probes(Dialect::Sqlite, tenant, &query.types, param, *descending, after, budget);
-    if let Some(open) = &probes.open_count
+    let Some(walk) = DateWalk::new(Dialect::Sqlite, tenant, query, budget) else { return Ok(None) };
+    if let Some(open) = &walk.probes.open_count
         && count_of(conn, open)? > budget
     {
         return Ok(None);
     }
-    let mut lows = Vec::with_capacity(probes.class_lows.len());
-    for probe in &probes.class_lows {
+    let mut lows = Vec::with_capacity(walk.probes.class_lows.len());
+    for probe in &walk.probes.class_lows {
         lows.push(first_integer(conn, probe)?);
     }
-    let window = search_sql::date_walk_window(param, *descending, after, &lows);
+    let window = walk.window(&lows);
     let all_checked = vec![true; query.filters.len()];
     let mut sql = filtered(conn, tenant, query, limits, &all_checked, Some(window))?;
     let found = find(conn, query, &mut sql)?;
     // Outside the window are only resources later in the order: a full page is the page.
     Ok(found.next_cursor.is_some().then_some(found))
-}
-
-/// Whether and how the page could be found by a walk (`search_sql::Walk`).
-fn walk_order(query: &SearchQuery) -> Walk {
-    if query.count == 0 || query.total != TotalMode::None {
-        return Walk::No;
-    }
-    match query.sort.as_slice() {
-        [] => Walk::Storage,
-        [Sort { key: SortKey::Param { params, table: IndexTable::Date }, .. }] if params.len() == 1 => Walk::Date,
-        _ => Walk::No,
-    }
 }
 
 /// Runs the page statement of `sql` (after the query's cursor, in its sort order).
@@ -316,7 +292,9 @@ fn count(conn: &Connection, sql: &Sql) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use fhir_search::{Filter, IndexEntries, ReferenceEntry, SearchQuery, TokenEntry, TokenMatch};
+    use fhir_search::{
+        Filter, IndexEntries, IndexTable, ReferenceEntry, SearchQuery, Sort, SortKey, TokenEntry, TokenMatch,
+    };
     use store::{Method, Timestamp, WriteVersion};
 
     use super::*;
@@ -452,8 +430,11 @@ mod tests {
             assert!(answers.contains(&planned), "{filters:?}");
             assert_eq!(planned.len(), expected, "{filters:?}");
             let positive = filters.iter().filter(|f| !f.is_negative()).count();
-            let checks =
-                plan(&conn, "t", &query, Limits::DEFAULT, walk_order(&query))?.checked.iter().filter(|c| **c).count();
+            let checks = plan(&conn, "t", &query, Limits::DEFAULT, search_sql::walk_order(&query))?
+                .checked
+                .iter()
+                .filter(|c| **c)
+                .count();
             assert_eq!(checks, positive - 1, "one positive filter of {filters:?} finds, the others check");
         }
         Ok(())
@@ -554,7 +535,7 @@ mod tests {
                     descending,
                 }];
                 query.count = 4;
-                assert!(plan(&conn, "t", &query, limits, walk_order(&query))?.scan);
+                assert!(plan(&conn, "t", &query, limits, search_sql::walk_order(&query))?.scan);
                 assert!(walk_by_date(&conn, "t", &query, limits)?.is_some(), "the first page is walked");
                 let mut ids = Vec::new();
                 loop {
