@@ -23,6 +23,14 @@ use crate::translate::{Sql, Statement};
 /// with fewer finds its candidates faster than any check could.
 pub const SELECTIVITY_PROBE_LIMIT: usize = 10_000;
 
+/// A walk visits up to this many resources per resource of the page (a filter that 2.5 % of
+/// the resources pass fills its page)…
+pub const WALK_PER_MATCH: usize = 40;
+
+/// …and never more than this many: the most a walk that finds too little wastes (about 6 ms at
+/// a million resources on SQLite).
+pub const WALK_MAX: usize = 5_000;
+
 /// What the planner knows of one filter before running anything.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Weighing {

@@ -4,10 +4,10 @@
 mod include;
 
 use deadpool_postgres::ClientWrapper;
-use fhir_search::{SearchQuery, TotalMode};
+use fhir_search::{DateWindow, SearchQuery, TotalMode};
 use store::{SearchPage, StoreError};
 
-use search_sql::{Bound, Dialect, KeyKind, Sql};
+use search_sql::{Bound, DateWalk, Dialect, KeyKind, Sql, Statement, Walk, Weighing, Weight};
 
 use crate::connection::backend;
 use crate::read::{VERSION_COLUMNS, stored_from_row};
@@ -18,36 +18,113 @@ use crate::value::{Value, typed};
 const MAX_CACHED_STATEMENTS: usize = 512;
 
 pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let walked = if search_sql::walk_order(query) == Walk::Date && worth_walking(client, tenant, query).await? {
+        walk_by_date(client, tenant, query).await?
+    } else {
+        None
+    };
+    let (found, total) = match walked {
+        Some(found) => (found, None),
+        None => {
+            let mut sql = filtered(client, tenant, query, false, None).await?;
+            let total = match query.total {
+                TotalMode::None => None,
+                TotalMode::Estimate | TotalMode::Accurate => Some(count(client, &sql).await?),
+            };
+            if query.count == 0 {
+                (Found { resources: Vec::new(), rids: Vec::new(), next_cursor: None }, total)
+            } else {
+                (find(client, query, &mut sql).await?, total)
+            }
+        }
+    };
+    let (included, include_truncated) = include::run(client, tenant, query, &found.rids).await?;
+    Ok(SearchPage { resources: found.resources, next_cursor: found.next_cursor, total, included, include_truncated })
+}
+
+/// The resources of a page, in order, and the cursor after them.
+struct Found {
+    resources: Vec<store::StoredResource>,
+    rids: Vec<i64>,
+    next_cursor: Option<String>,
+}
+
+/// The query's filters as a WHERE clause (each checking every candidate if `checked`), within
+/// `walk_window` if given.
+async fn filtered(
+    client: &ClientWrapper,
+    tenant: &str,
+    query: &SearchQuery,
+    checked: bool,
+    walk_window: Option<DateWindow>,
+) -> Result<Sql, StoreError> {
     let mut sql = Sql::scoped(Dialect::Postgres, tenant, &query.types);
-    sql.date_windows(&query.types, &fhir_search::date_windows(&query.filters));
+    let mut windows = fhir_search::date_windows(&query.filters);
+    windows.extend(walk_window);
+    sql.date_windows(&query.types, &windows);
     let probes = Sql::has_probes(Dialect::Postgres, tenant, &query.filters, search_sql::HAS_PROBE_LIMIT);
     if !probes.is_empty() {
         let mut few = true;
         for probe in &probes {
-            let row = client.query_typed_one(&probe.sql, &typed(&values(&probe.values))).await.map_err(backend)?;
-            let n: i64 = row.try_get(0).map_err(backend)?;
-            few &= usize::try_from(n).unwrap_or(usize::MAX) < search_sql::HAS_PROBE_LIMIT;
+            few &= count_of(client, probe).await? < search_sql::HAS_PROBE_LIMIT;
         }
         sql.has_from_sources(few);
     }
     for filter in &query.filters {
-        sql.filter(&query.types, filter);
+        if checked {
+            sql.filter_checked(&query.types, filter);
+        } else {
+            sql.filter(&query.types, filter);
+        }
     }
-    let total = match query.total {
-        TotalMode::None => None,
-        TotalMode::Estimate | TotalMode::Accurate => Some(count(client, &sql).await?),
-    };
-    if query.count == 0 {
-        return Ok(SearchPage {
-            resources: Vec::new(),
-            next_cursor: None,
-            total,
-            included: Vec::new(),
-            include_truncated: false,
+    Ok(sql)
+}
+
+/// Whether a search sorted by one date should be walked (`search_sql::plan`): when no filter
+/// finds few candidates. PostgreSQL orders its joins itself otherwise, but it sorts every match
+/// of a date sort: `Observation?_sort=-date&_count=10` sorted all 54,000 Observations of
+/// 108,315 resources (74 ms).
+async fn worth_walking(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<bool, StoreError> {
+    let limit = search_sql::SELECTIVITY_PROBE_LIMIT;
+    let mut weights = Vec::with_capacity(query.filters.len());
+    for weighing in search_sql::weighings(Dialect::Postgres, tenant, &query.types, &query.filters, limit, true) {
+        weights.push(match weighing {
+            Weighing::Probe(probe) => Weight::Counted(count_of(client, &probe).await?),
+            Weighing::Few => Weight::Few,
+            Weighing::Fixed => Weight::Fixed,
         });
     }
-    let keys =
-        search_sql::page_keys(&mut sql, &query.sort, query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
+    Ok(search_sql::plan(&weights, limit, Walk::Date).scan)
+}
+
+/// The page of a search sorted by one date parameter, through the resources whose date
+/// envelope lies past a threshold (`search_sql::DateWalk`), every filter checking each; `None`
+/// when they hold less than a page, so that listing must find it.
+async fn walk_by_date(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<Option<Found>, StoreError> {
+    let budget = search_sql::WALK_PER_MATCH.saturating_mul(query.count.saturating_add(1)).min(search_sql::WALK_MAX);
+    let Some(walk) = DateWalk::new(Dialect::Postgres, tenant, query, budget) else { return Ok(None) };
+    if let Some(open) = &walk.probes.open_count
+        && count_of(client, open).await? > budget
+    {
+        return Ok(None);
+    }
+    let mut lows = Vec::with_capacity(walk.probes.class_lows.len());
+    for probe in &walk.probes.class_lows {
+        let row = client.query_typed_opt(&probe.sql, &typed(&values(&probe.values))).await.map_err(backend)?;
+        lows.push(match row {
+            Some(row) => Some(row.try_get::<_, i64>(0).map_err(backend)?),
+            None => None,
+        });
+    }
+    let mut sql = filtered(client, tenant, query, true, Some(walk.window(&lows))).await?;
+    let found = find(client, query, &mut sql).await?;
+    // Outside the window are only resources later in the order: a full page is the page.
+    Ok(found.next_cursor.is_some().then_some(found))
+}
+
+/// Runs the page statement of `sql` (after the query's cursor, in its sort order).
+async fn find(client: &ClientWrapper, query: &SearchQuery, sql: &mut Sql) -> Result<Found, StoreError> {
+    let keys = search_sql::page_keys(sql, &query.sort, query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
     let limit = i64::try_from(query.count).unwrap_or(i64::MAX).saturating_add(1);
     let statement = search_sql::page_statement(&keys, VERSION_COLUMNS, &sql.where_sql(), limit);
     // The page statement is prepared per connection and shape (values are bound), so
@@ -86,8 +163,14 @@ pub(crate) async fn page(client: &ClientWrapper, tenant: &str, query: &SearchQue
         last_keys = Some(values);
     }
     let next_cursor = if has_more { last_keys.map(|v| search_sql::encode_cursor(&v)) } else { None };
-    let (included, include_truncated) = include::run(client, tenant, query, &rids).await?;
-    Ok(SearchPage { resources, next_cursor, total, included, include_truncated })
+    Ok(Found { resources, rids, next_cursor })
+}
+
+/// The one number a probe statement (`SELECT COUNT(*) …`) answers.
+async fn count_of(client: &ClientWrapper, probe: &Statement) -> Result<usize, StoreError> {
+    let row = client.query_typed_one(&probe.sql, &typed(&values(&probe.values))).await.map_err(backend)?;
+    let n: i64 = row.try_get(0).map_err(backend)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 async fn count(client: &ClientWrapper, sql: &Sql) -> Result<u64, StoreError> {

@@ -57,14 +57,12 @@ struct Limits {
 }
 
 impl Limits {
-    /// A walk stops after 40 resources per match (a filter that 2.5 % of the resources pass
-    /// fills its page), 5,000 at most: about 6 ms at a million resources.
     const DEFAULT: Limits = Limits {
         has_probe: search_sql::HAS_PROBE_LIMIT,
         selectivity: search_sql::SELECTIVITY_PROBE_LIMIT,
         recount: 200_000,
-        scan_per_match: 40,
-        scan_max: 5_000,
+        scan_per_match: search_sql::WALK_PER_MATCH,
+        scan_max: search_sql::WALK_MAX,
     };
 }
 
