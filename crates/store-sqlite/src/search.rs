@@ -332,6 +332,44 @@ mod tests {
         }
     }
 
+    /// A database of 90 Observations `o0`…`o89`, each of the code `code_of(o)` and of the
+    /// subject `p{o % 7}`.
+    fn ninety_observations(code_of: impl Fn(usize) -> &'static str) -> Result<Connection, Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        crate::schema::migrate(&mut conn)?;
+        for o in 0_usize..90 {
+            write(&conn, "Observation", &format!("o{o}"), observation(code_of(o), &format!("p{}", o % 7)))?;
+        }
+        Ok(conn)
+    }
+
+    fn code_is(code: &str, negate: bool) -> Filter {
+        Filter::Token { param: "code".into(), values: vec![TokenMatch::SystemCode("s".into(), code.into())], negate }
+    }
+
+    fn subject_is(patient: &str) -> Filter {
+        Filter::Reference {
+            param: "subject".into(),
+            values: vec![fhir_search::ReferenceMatch::Local {
+                target_type: Some("Patient".into()),
+                id: patient.into(),
+            }],
+        }
+    }
+
+    /// The ids of every page of `query`, following its cursors.
+    fn every_page(conn: &Connection, mut query: SearchQuery, limits: Limits) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        loop {
+            let page = page_with(conn, "t", &query, limits)?;
+            ids.extend(page.resources.into_iter().map(|r| r.id));
+            query.cursor = page.next_cursor;
+            if query.cursor.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+
     /// Both `_has` plans (from the sources, from the targets) answer alike, with paging.
     #[test]
     fn both_has_plans_find_the_same_targets() -> Result<(), Box<dyn std::error::Error>> {
@@ -350,26 +388,11 @@ mod tests {
             query.filters.push(Filter::Has {
                 source_type: "Observation".into(),
                 param: "subject".into(),
-                inner: Box::new(Filter::Token {
-                    param: "code".into(),
-                    values: vec![TokenMatch::SystemCode("s".into(), code.into())],
-                    negate: false,
-                }),
+                inner: Box::new(code_is(code, false)),
             });
             let mut answers = Vec::new();
             for limit in [0, usize::MAX] {
-                let mut ids = Vec::new();
-                let mut cursor = None;
-                loop {
-                    query.cursor = cursor;
-                    let page = page_with(&conn, "t", &query, Limits { has_probe: limit, ..Limits::DEFAULT })?;
-                    ids.extend(page.resources.iter().map(|r| r.id.clone()));
-                    cursor = page.next_cursor;
-                    if cursor.is_none() {
-                        break;
-                    }
-                }
-                answers.push(ids);
+                answers.push(every_page(&conn, query.clone(), Limits { has_probe: limit, ..Limits::DEFAULT })?);
             }
             assert_eq!(answers[0], answers[1], "{code}");
             let has_code = |o: usize| if o.is_multiple_of(7) { code == "rare" } else { code == "common" };
@@ -384,21 +407,8 @@ mod tests {
     /// combination, and the planner's choice answers as the plain plan does.
     #[test]
     fn checked_filters_find_what_listed_filters_find() -> Result<(), Box<dyn std::error::Error>> {
-        let mut conn = Connection::open_in_memory()?;
-        crate::schema::migrate(&mut conn)?;
-        for o in 0_usize..90 {
-            let code = if o.is_multiple_of(5) { "rare" } else { "common" };
-            write(&conn, "Observation", &format!("o{o}"), observation(code, &format!("p{}", o % 7)))?;
-        }
-        let token = |code: &str, negate| Filter::Token {
-            param: "code".into(),
-            values: vec![TokenMatch::SystemCode("s".into(), code.into())],
-            negate,
-        };
-        let subject = Filter::Reference {
-            param: "subject".into(),
-            values: vec![fhir_search::ReferenceMatch::Local { target_type: Some("Patient".into()), id: "p3".into() }],
-        };
+        let conn = ninety_observations(|o| if o.is_multiple_of(5) { "rare" } else { "common" })?;
+        let (token, subject) = (code_is, subject_is("p3"));
         let common = (0_usize..90).filter(|o| !o.is_multiple_of(5));
         let combinations = [
             (vec![token("common", false), subject.clone()], common.clone().filter(|o| o % 7 == 3).count()),
@@ -443,22 +453,10 @@ mod tests {
     /// them).
     #[test]
     fn a_bounded_walk_pages_like_listing() -> Result<(), Box<dyn std::error::Error>> {
-        let mut conn = Connection::open_in_memory()?;
-        crate::schema::migrate(&mut conn)?;
-        for o in 0_usize..90 {
-            let code = if o < 60 { "early" } else { "late" };
-            write(&conn, "Observation", &format!("o{o}"), observation(code, &format!("p{}", o % 7)))?;
-        }
+        let conn = ninety_observations(|o| if o < 60 { "early" } else { "late" })?;
         let limits = SMALL;
-        let token = |code: &str| Filter::Token {
-            param: "code".into(),
-            values: vec![TokenMatch::SystemCode("s".into(), code.into())],
-            negate: false,
-        };
-        let subject = Filter::Reference {
-            param: "subject".into(),
-            values: vec![fhir_search::ReferenceMatch::Local { target_type: Some("Patient".into()), id: "p3".into() }],
-        };
+        let token = |code: &str| code_is(code, false);
+        let subject = subject_is("p3");
         let cases = [
             (vec![token("early")], (0..60).collect::<Vec<usize>>(), true),
             (vec![token("late")], (60..90).collect(), false),
@@ -474,15 +472,7 @@ mod tests {
                 walks,
                 "{filters:?}: the first page by walking"
             );
-            let mut ids = Vec::new();
-            loop {
-                let page = page_with(&conn, "t", &query, limits)?;
-                ids.extend(page.resources.into_iter().map(|r| r.id));
-                query.cursor = page.next_cursor;
-                if query.cursor.is_none() {
-                    break;
-                }
-            }
+            let ids = every_page(&conn, query, limits)?;
             let expected: Vec<String> = expected.iter().map(|o| format!("o{o}")).collect();
             assert_eq!(ids, expected, "{filters:?}");
         }
@@ -522,11 +512,7 @@ mod tests {
             for filtered in [true, false] {
                 let mut query = SearchQuery::new("Observation");
                 if filtered {
-                    query.filters.push(Filter::Token {
-                        param: "code".into(),
-                        values: vec![TokenMatch::SystemCode("s".into(), "frequent".into())],
-                        negate: false,
-                    });
+                    query.filters.push(code_is("frequent", false));
                 }
                 query.sort = vec![Sort {
                     key: SortKey::Param { params: vec!["date".into()], table: IndexTable::Date },
@@ -535,15 +521,7 @@ mod tests {
                 query.count = 4;
                 assert!(plan(&conn, "t", &query, limits, search_sql::walk_order(&query))?.scan);
                 assert!(walk_by_date(&conn, "t", &query, limits)?.is_some(), "the first page is walked");
-                let mut ids = Vec::new();
-                loop {
-                    let page = page_with(&conn, "t", &query, limits)?;
-                    ids.extend(page.resources.into_iter().map(|r| r.id));
-                    query.cursor = page.next_cursor;
-                    if query.cursor.is_none() {
-                        break;
-                    }
-                }
+                let ids = every_page(&conn, query, limits)?;
                 let mut expected: Vec<i64> = (0..120).filter(|&o| !filtered || is_frequent(o)).collect();
                 // Without a date last; then by the date's far end, the rid breaking ties.
                 let sign = if descending { -1 } else { 1 };
