@@ -75,17 +75,29 @@ struct Found {
 
 fn page_with(conn: &Connection, tenant: &str, query: &SearchQuery, limits: Limits) -> Result<SearchPage, StoreError> {
     let walk = search_sql::walk_order(query);
-    let plan = plan(conn, tenant, query, limits, walk)?;
-    let walked = match walk {
-        _ if !plan.scan => None,
-        Walk::Storage => walk_in_storage_order(conn, tenant, query, limits)?,
-        Walk::Date => walk_by_date(conn, tenant, query, limits)?,
-        Walk::No => None,
-    };
+    let mut weights = weigh(conn, tenant, query, limits, walk)?;
+    let mut walked = None;
+    if search_sql::plan(&weights, limits.selectivity, walk).scan {
+        let first = walk_budget(query, limits);
+        walked = walk_with(conn, tenant, query, limits, walk, first)?;
+        if walked.is_none() {
+            recount(conn, tenant, query, limits, &mut weights, 1)?;
+            // A second, longer walk when listing would cost more still: the matches may only
+            // be rare at the head of the order (the newest Observations of the benchmark's
+            // copies share one time and one kind).
+            let second = first.saturating_mul(16).min(limits.scan_max.saturating_mul(4));
+            let listed = weights.iter().filter_map(|w| if let Weight::Counted(n) = w { Some(*n) } else { None }).min();
+            if second > first && listed.is_none_or(|n| n > second.saturating_mul(2)) {
+                walked = walk_with(conn, tenant, query, limits, walk, second)?;
+            }
+        }
+    }
     let (found, total) = match walked {
         Some(found) => (found, None),
         None => {
-            let mut sql = filtered(conn, tenant, query, limits, &plan.checked, None)?;
+            recount(conn, tenant, query, limits, &mut weights, 2)?;
+            let checked = search_sql::plan(&weights, limits.selectivity, walk).checked;
+            let mut sql = filtered(conn, tenant, query, limits, &checked, None)?;
             let total = match query.total {
                 TotalMode::None => None,
                 TotalMode::Estimate | TotalMode::Accurate => Some(count(conn, &sql)?),
@@ -133,9 +145,26 @@ fn filtered(
     Ok(sql)
 }
 
-/// How far a walk may go: `scan_per_match` resources per resource of the page, at most `scan_max`.
+/// How far a walk goes first: `scan_per_match` resources per resource of the page, at most
+/// `scan_max`.
 fn walk_budget(query: &SearchQuery, limits: Limits) -> usize {
     limits.scan_per_match.saturating_mul(query.count.saturating_add(1)).min(limits.scan_max)
+}
+
+/// The page through a walk in `order` of at most `budget` resources, if it finds the page.
+fn walk_with(
+    conn: &Connection,
+    tenant: &str,
+    query: &SearchQuery,
+    limits: Limits,
+    order: Walk,
+    budget: usize,
+) -> Result<Option<Found>, StoreError> {
+    match order {
+        Walk::Storage => walk_in_storage_order(conn, tenant, query, limits, budget),
+        Walk::Date => walk_by_date(conn, tenant, query, limits, budget),
+        Walk::No => Ok(None),
+    }
 }
 
 /// The page in storage order through a bounded walk, every filter checking each resource;
@@ -145,8 +174,8 @@ fn walk_in_storage_order(
     tenant: &str,
     query: &SearchQuery,
     limits: Limits,
+    budget: usize,
 ) -> Result<Option<Found>, StoreError> {
-    let budget = walk_budget(query, limits);
     // The rid `budget` resources after the cursor: the walk goes no further.
     let mut scope = Sql::scoped(Dialect::Sqlite, tenant, &query.types);
     search_sql::page_keys(&mut scope, &[], query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
@@ -172,8 +201,8 @@ fn walk_by_date(
     tenant: &str,
     query: &SearchQuery,
     limits: Limits,
+    budget: usize,
 ) -> Result<Option<Found>, StoreError> {
-    let budget = walk_budget(query, limits);
     let Some(walk) = DateWalk::new(Dialect::Sqlite, tenant, query, budget) else { return Ok(None) };
     if let Some(open) = &walk.probes.open_count
         && count_of(conn, open)? > budget
@@ -226,15 +255,15 @@ fn find(conn: &Connection, query: &SearchQuery, sql: &mut Sql) -> Result<Found, 
     Ok(Found { resources, rids, next_cursor })
 }
 
-/// How the page is found (`search_sql::plan`), from a bounded count of each index filter's
-/// rows.
-fn plan(
+/// What the planner knows of each filter (`search_sql::plan`): a bounded count of each index
+/// filter's rows.
+fn weigh(
     conn: &Connection,
     tenant: &str,
     query: &SearchQuery,
     limits: Limits,
     walk: Walk,
-) -> Result<search_sql::Plan, StoreError> {
+) -> Result<Vec<Weight>, StoreError> {
     let walkable = walk != Walk::No;
     let weighings =
         search_sql::weighings(Dialect::Sqlite, tenant, &query.types, &query.filters, limits.selectivity, walkable);
@@ -246,11 +275,24 @@ fn plan(
             Weighing::Fixed => Weight::Fixed,
         });
     }
-    // Several frequent filters: one lists its matches if no walk finds the page, and it should
-    // be the least frequent (`category=vital-signs` had 142,548 rows to a height's 28,560:
-    // checking each vital sign took 870 ms). Count them further.
-    let frequent = |w: &Weight| matches!(w, Weight::Counted(n) if *n >= limits.selectivity);
-    if weights.iter().filter(|w| frequent(w)).count() > 1 {
+    Ok(weights)
+}
+
+/// Counts the filters counted as frequent further, up to `limits.recount`, if there are at
+/// least `at_least` of them (a count at exactly the first limit was not counted further yet). Before listing, so that the
+/// least frequent lists its matches (`category=vital-signs` had 142,548 rows to a height's
+/// 28,560: checking each vital sign took 870 ms); after a failed walk, to tell whether a longer
+/// one is cheaper than listing. Not before a first walk, which needs no more than "frequent".
+fn recount(
+    conn: &Connection,
+    tenant: &str,
+    query: &SearchQuery,
+    limits: Limits,
+    weights: &mut [Weight],
+    at_least: usize,
+) -> Result<(), StoreError> {
+    let frequent = |w: &Weight| matches!(w, Weight::Counted(n) if *n == limits.selectivity);
+    if weights.iter().filter(|w| frequent(w)).count() >= at_least {
         for (filter, weight) in query.filters.iter().zip(weights.iter_mut()) {
             if frequent(weight)
                 && let Some(probe) =
@@ -260,7 +302,7 @@ fn plan(
             }
         }
     }
-    Ok(search_sql::plan(&weights, limits.selectivity, walk))
+    Ok(())
 }
 
 /// The integer in the first row a statement answers, if it answers a row.
@@ -438,11 +480,10 @@ mod tests {
             assert!(answers.contains(&planned), "{filters:?}");
             assert_eq!(planned.len(), expected, "{filters:?}");
             let positive = filters.iter().filter(|f| !f.is_negative()).count();
-            let checks = plan(&conn, "t", &query, Limits::DEFAULT, search_sql::walk_order(&query))?
-                .checked
-                .iter()
-                .filter(|c| **c)
-                .count();
+            let walk = search_sql::walk_order(&query);
+            let weights = weigh(&conn, "t", &query, Limits::DEFAULT, walk)?;
+            let plan = search_sql::plan(&weights, Limits::DEFAULT.selectivity, walk);
+            let checks = plan.checked.iter().filter(|c| **c).count();
             assert_eq!(checks, positive - 1, "one positive filter of {filters:?} finds, the others check");
         }
         Ok(())
@@ -466,9 +507,10 @@ mod tests {
             let mut query = SearchQuery::new("Observation");
             query.filters.clone_from(&filters);
             query.count = 4;
-            assert!(plan(&conn, "t", &query, limits, Walk::Storage)?.scan, "{filters:?} is frequent");
+            let weights = weigh(&conn, "t", &query, limits, Walk::Storage)?;
+            assert!(search_sql::plan(&weights, limits.selectivity, Walk::Storage).scan, "{filters:?} is frequent");
             assert_eq!(
-                walk_in_storage_order(&conn, "t", &query, limits)?.is_some(),
+                walk_in_storage_order(&conn, "t", &query, limits, walk_budget(&query, limits))?.is_some(),
                 walks,
                 "{filters:?}: the first page by walking"
             );
@@ -519,8 +561,12 @@ mod tests {
                     descending,
                 }];
                 query.count = 4;
-                assert!(plan(&conn, "t", &query, limits, search_sql::walk_order(&query))?.scan);
-                assert!(walk_by_date(&conn, "t", &query, limits)?.is_some(), "the first page is walked");
+                let walk = search_sql::walk_order(&query);
+                assert!(search_sql::plan(&weigh(&conn, "t", &query, limits, walk)?, limits.selectivity, walk).scan);
+                assert!(
+                    walk_by_date(&conn, "t", &query, limits, walk_budget(&query, limits))?.is_some(),
+                    "the first page is walked"
+                );
                 let ids = every_page(&conn, query, limits)?;
                 let mut expected: Vec<i64> = (0..120).filter(|&o| !filtered || is_frequent(o)).collect();
                 // Without a date last; then by the date's far end, the rid breaking ties.
