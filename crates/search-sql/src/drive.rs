@@ -11,8 +11,8 @@
 //! wasted too: `Observation?status=final&_count=10` listed 490,000 rows (280 ms) for ten. Then
 //! the backend first walks the resources in order, each filter checking each, but only through
 //! a bounded number of them (`Plan::scan`); a page it does not fill there (matches that are
-//! rare early on) is found again by listing. A page sorted by a date parameter is walked the
-//! same way, through the date envelopes (`crate::walk`).
+//! rare early on) is found by a longer walk or by listing, as the backend decides. A page sorted
+//! by a date parameter is walked the same way, through the date envelopes (`crate::walk`).
 
 use fhir_search::Filter;
 

@@ -338,7 +338,8 @@ impl Sql {
     }
 
     /// The filter as a check of each candidate's own index rows (through the table's `rid`
-    /// index), for when another filter finds the candidates (`crate::drive`).
+    /// index), for when another filter finds the candidates (`crate::drive`). The candidate's
+    /// `rid` is of one tenant and type already, so the rows need no tenant predicate of their own.
     fn checked_rows(&mut self, alias: &str, table: IndexTable, params: &[String], condition: &str) -> String {
         let params = self.one_of(params);
         format!(

@@ -2,12 +2,13 @@
 //! every match to sort it: all 491,652 Observations for `Observation?_sort=-date&_count=10`
 //! (190 ms at a million resources). A walk takes only the resources whose date envelope lies
 //! past a threshold instead, found through the envelope's window index (`fhir_search::window`):
-//! per span class, the `low` of the `budget`-th envelope in sort order after the cursor. Past
-//! the most distant of those thresholds every class has at most `budget` envelopes (ascending:
-//! `low <= T`), or descending, a class of spans at most `w` long at most `budget` plus those
-//! starting within `w` before `T` (`high >= T` implies `low >= T - w`). The open class (spans
-//! longer than a year) has no such bound descending: its rows are counted, and too many stop
-//! the walk.
+//! per span class, the `low` of the `budget`-th envelope in sort order after the cursor. The
+//! walk stops at the one of those thresholds nearest the head of the order (the greatest
+//! descending, the least ascending), so it sees at most `budget` envelopes of each class
+//! ascending (`low <= T`). Descending, it sees of a class of spans at most `w` long at most
+//! `budget` plus those starting within `w` before `T` (`high >= T` implies `low >= T - w`). The
+//! open class (spans longer than a year) has no such bound descending: its rows are counted,
+//! and too many stop the walk.
 
 use fhir_search::{DateWindow, IndexTable, OPEN_SPAN_CLASS, SPAN_LIMITS, SearchQuery, Sort, SortKey, TotalMode};
 
@@ -149,7 +150,7 @@ mod tests {
     use super::date_walk_window;
 
     #[test]
-    fn the_window_reaches_the_most_distant_class_threshold() {
+    fn the_window_stops_at_the_class_threshold_nearest_the_head() {
         let descending = date_walk_window("date", true, Some(900), &[Some(500), None, Some(700)]);
         assert_eq!((descending.high_from, descending.low_to), (700, 900));
         let ascending = date_walk_window("date", false, None, &[Some(500), None, Some(700), None]);
