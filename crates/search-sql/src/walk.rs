@@ -18,10 +18,11 @@ use crate::keyset::decode_cursor;
 use crate::translate::{Sql, Statement};
 
 /// Whether and how a query's page could be found by a walk: not with a total (it counts every
-/// match anyway) or an empty page; in storage order without `_sort`; by date when sorted by one
-/// date parameter stored as itself.
+/// match anyway), an empty page, or several types (no index holds their resources in one
+/// order, so placing the walk's end would sort them all); in storage order without `_sort`; by
+/// date when sorted by one date parameter stored as itself.
 pub fn walk_order(query: &SearchQuery) -> Walk {
-    if query.count == 0 || query.total != TotalMode::None {
+    if query.count == 0 || query.total != TotalMode::None || query.types.len() != 1 {
         return Walk::No;
     }
     match query.sort.as_slice() {
@@ -147,7 +148,20 @@ fn date_walk_window(param: &str, descending: bool, after: Option<i64>, class_low
 
 #[cfg(test)]
 mod tests {
-    use super::date_walk_window;
+    use fhir_search::{SearchQuery, TotalMode};
+
+    use super::{Walk, date_walk_window, walk_order};
+
+    #[test]
+    fn only_one_type_in_storage_or_date_order_walks() {
+        let mut query = SearchQuery::new("Observation");
+        assert_eq!(walk_order(&query), Walk::Storage);
+        query.types.push("Condition".into());
+        assert_eq!(walk_order(&query), Walk::No, "two types");
+        let mut counted = SearchQuery::new("Observation");
+        counted.total = TotalMode::Accurate;
+        assert_eq!(walk_order(&counted), Walk::No, "a total counts every match anyway");
+    }
 
     #[test]
     fn the_window_stops_at_the_class_threshold_nearest_the_head() {
