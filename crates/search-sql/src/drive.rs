@@ -31,6 +31,12 @@ pub const WALK_PER_MATCH: usize = 40;
 /// a million resources on SQLite).
 pub const WALK_MAX: usize = 5_000;
 
+/// How far a walk for a page of `count` goes: `per_match` resources per row of the page (one
+/// more than `count`, to know whether a next page exists), at most `max`.
+pub fn walk_budget(count: usize, per_match: usize, max: usize) -> usize {
+    per_match.saturating_mul(count.saturating_add(1)).min(max)
+}
+
 /// What the planner knows of one filter before running anything.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Weighing {

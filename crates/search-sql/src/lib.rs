@@ -20,7 +20,9 @@ mod walk;
 
 pub use composite::CompositeColumns;
 pub use dialect::{Bound, Dialect, KeyKind};
-pub use drive::{Plan, SELECTIVITY_PROBE_LIMIT, WALK_MAX, WALK_PER_MATCH, Walk, Weighing, Weight, plan, weighings};
+pub use drive::{
+    Plan, SELECTIVITY_PROBE_LIMIT, WALK_MAX, WALK_PER_MATCH, Walk, Weighing, Weight, plan, walk_budget, weighings,
+};
 pub use include::include_statement;
 pub use keyset::{Key, decode_cursor, encode_cursor, page_keys, page_statement};
 pub use translate::{HAS_PROBE_LIMIT, Sql, Statement, table_name};

@@ -101,7 +101,7 @@ async fn worth_walking(client: &ClientWrapper, tenant: &str, query: &SearchQuery
 /// envelope lies past a threshold (`search_sql::DateWalk`), every filter checking each; `None`
 /// when they hold less than a page, so that listing must find it.
 async fn walk_by_date(client: &ClientWrapper, tenant: &str, query: &SearchQuery) -> Result<Option<Found>, StoreError> {
-    let budget = search_sql::WALK_PER_MATCH.saturating_mul(query.count.saturating_add(1)).min(search_sql::WALK_MAX);
+    let budget = search_sql::walk_budget(query.count, search_sql::WALK_PER_MATCH, search_sql::WALK_MAX);
     let Some(walk) = DateWalk::new(Dialect::Postgres, tenant, query, budget) else { return Ok(None) };
     if let Some(open) = &walk.probes.open_count
         && count_of(client, open).await? > budget

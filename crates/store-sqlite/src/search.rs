@@ -148,10 +148,11 @@ fn filtered(
 /// How far a walk goes first: `scan_per_match` resources per resource of the page, at most
 /// `scan_max`.
 fn walk_budget(query: &SearchQuery, limits: Limits) -> usize {
-    limits.scan_per_match.saturating_mul(query.count.saturating_add(1)).min(limits.scan_max)
+    search_sql::walk_budget(query.count, limits.scan_per_match, limits.scan_max)
 }
 
-/// The page through a walk in `order` of at most `budget` resources, if it finds the page.
+/// The page through a walk in `order` of at most `budget` resources, every filter checking
+/// each; `None` when the walk ended before the page was full, so that listing must find it.
 fn walk_with(
     conn: &Connection,
     tenant: &str,
@@ -160,49 +161,47 @@ fn walk_with(
     order: Walk,
     budget: usize,
 ) -> Result<Option<Found>, StoreError> {
-    match order {
-        Walk::Storage => walk_in_storage_order(conn, tenant, query, limits, budget),
-        Walk::Date => walk_by_date(conn, tenant, query, limits, budget),
-        Walk::No => Ok(None),
-    }
-}
-
-/// The page in storage order through a bounded walk, every filter checking each resource;
-/// `None` when the walk ended before the page was full, so that listing must find it.
-fn walk_in_storage_order(
-    conn: &Connection,
-    tenant: &str,
-    query: &SearchQuery,
-    limits: Limits,
-    budget: usize,
-) -> Result<Option<Found>, StoreError> {
-    // The rid `budget` resources after the cursor: the walk goes no further.
-    let mut scope = Sql::scoped(Dialect::Sqlite, tenant, &query.types);
-    search_sql::page_keys(&mut scope, &[], query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
-    let sql =
-        format!("SELECT r.rid FROM resource r WHERE {} ORDER BY r.rid LIMIT 1 OFFSET {budget}", scope.where_sql());
-    let end = first_integer(conn, &Statement { sql, values: scope.values })?;
+    // In storage order the walk ends at a rid (`Some(None)`: at the last resource); in date
+    // order, at the edge of a window of date envelopes.
+    let (end, window) = match order {
+        Walk::Storage => (Some(storage_end(conn, tenant, query, budget)?), None),
+        Walk::Date => match date_window(conn, tenant, query, budget)? {
+            Some(window) => (None, Some(window)),
+            None => return Ok(None),
+        },
+        Walk::No => return Ok(None),
+    };
     let all_checked = vec![true; query.filters.len()];
-    let mut sql = filtered(conn, tenant, query, limits, &all_checked, None)?;
-    if let Some(end) = end {
+    let mut sql = filtered(conn, tenant, query, limits, &all_checked, window)?;
+    if let Some(Some(end)) = end {
         let end = sql.bind(Bound::Int(end));
         sql.clauses.push(format!("r.rid <= {end}"));
     }
     let found = find(conn, query, &mut sql)?;
-    // Past `end` there may be more matches: only a full page (one more row was seen) is sure.
-    Ok((end.is_none() || found.next_cursor.is_some()).then_some(found))
+    // Past the walk's end there may be more matches: only a full page (one more row was seen)
+    // is sure, or a walk in storage order that reached the last resource.
+    let complete = found.next_cursor.is_some() || end == Some(None);
+    Ok(complete.then_some(found))
 }
 
-/// The page of a search sorted by one date parameter, through the resources whose date
-/// envelope lies past a threshold (`search_sql::DateWalk`), every filter checking each;
-/// `None` when they hold less than a page, so that listing must find it.
-fn walk_by_date(
+/// The rid `budget` resources after the cursor in storage order, if there are that many.
+fn storage_end(conn: &Connection, tenant: &str, query: &SearchQuery, budget: usize) -> Result<Option<i64>, StoreError> {
+    let mut scope = Sql::scoped(Dialect::Sqlite, tenant, &query.types);
+    search_sql::page_keys(&mut scope, &[], query.cursor.as_deref()).ok_or(StoreError::InvalidCursor)?;
+    let sql =
+        format!("SELECT r.rid FROM resource r WHERE {} ORDER BY r.rid LIMIT 1 OFFSET {budget}", scope.where_sql());
+    first_integer(conn, &Statement { sql, values: scope.values })
+}
+
+/// The window of the date envelopes past a threshold (`search_sql::DateWalk`) that a walk
+/// sorted by one date parameter covers; `None` when it cannot walk (not such a sort, a cursor
+/// past the resources with a date, or too many open periods).
+fn date_window(
     conn: &Connection,
     tenant: &str,
     query: &SearchQuery,
-    limits: Limits,
     budget: usize,
-) -> Result<Option<Found>, StoreError> {
+) -> Result<Option<DateWindow>, StoreError> {
     let Some(walk) = DateWalk::new(Dialect::Sqlite, tenant, query, budget) else { return Ok(None) };
     if let Some(open) = &walk.probes.open_count
         && count_of(conn, open)? > budget
@@ -213,12 +212,7 @@ fn walk_by_date(
     for probe in &walk.probes.class_lows {
         lows.push(first_integer(conn, probe)?);
     }
-    let window = walk.window(&lows);
-    let all_checked = vec![true; query.filters.len()];
-    let mut sql = filtered(conn, tenant, query, limits, &all_checked, Some(window))?;
-    let found = find(conn, query, &mut sql)?;
-    // Outside the window are only resources later in the order: a full page is the page.
-    Ok(found.next_cursor.is_some().then_some(found))
+    Ok(Some(walk.window(&lows)))
 }
 
 /// Runs the page statement of `sql` (after the query's cursor, in its sort order).
@@ -510,7 +504,7 @@ mod tests {
             let weights = weigh(&conn, "t", &query, limits, Walk::Storage)?;
             assert!(search_sql::plan(&weights, limits.selectivity, Walk::Storage).scan, "{filters:?} is frequent");
             assert_eq!(
-                walk_in_storage_order(&conn, "t", &query, limits, walk_budget(&query, limits))?.is_some(),
+                walk_with(&conn, "t", &query, limits, Walk::Storage, walk_budget(&query, limits))?.is_some(),
                 walks,
                 "{filters:?}: the first page by walking"
             );
@@ -564,7 +558,7 @@ mod tests {
                 let walk = search_sql::walk_order(&query);
                 assert!(search_sql::plan(&weigh(&conn, "t", &query, limits, walk)?, limits.selectivity, walk).scan);
                 assert!(
-                    walk_by_date(&conn, "t", &query, limits, walk_budget(&query, limits))?.is_some(),
+                    walk_with(&conn, "t", &query, limits, Walk::Date, walk_budget(&query, limits))?.is_some(),
                     "the first page is walked"
                 );
                 let ids = every_page(&conn, query, limits)?;
